@@ -1,0 +1,246 @@
+"""makemore 中文教程的共享代码。
+
+这里只放各章已经在正文里一步步推导过的代码；每个函数的文档字符串写明它出自哪一章。
+函数只依赖传入的参数（没有模块级的可变状态），方便后面的章节直接 ``import mm_utils`` 复用。
+
+数据流： names.txt → load_words → build_vocab → bigram_indices (xs, ys) → count_bigrams (N)
+→ normalize_rows (P) → sample_names / avg_nll。
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "NAMES_URL",
+    "NAMES_SHA256",
+    "DataError",
+    "default_names_path",
+    "load_words",
+    "build_vocab",
+    "bigram_indices",
+    "count_bigrams",
+    "normalize_rows",
+    "sample_names",
+    "avg_nll",
+]
+
+# ---------------------------------------------------------------------------
+# 第 1 章：数据加载
+# ---------------------------------------------------------------------------
+
+#: names.txt 的规范下载地址与校验和（见 data/README.md）。
+NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
+NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
+
+#: 环境变量：覆盖数据文件路径 / 下载地址（测试与 Colab 引导单元会用到）。
+ENV_PATH = "MM_NAMES_PATH"
+ENV_URL = "MM_NAMES_URL"
+
+
+class DataError(RuntimeError):
+    """数据文件缺失、损坏或格式不对。消息里总是写明是哪个文件、怎么修。"""
+
+
+def default_names_path() -> Path:
+    """数据文件的默认位置：``$MM_NAMES_PATH``，否则是本文件上一级目录里的 ``data/names.txt``。
+
+    第 1 章。路径由 ``__file__`` 推出，所以无论从哪个工作目录调用都指向同一个文件。
+    """
+    env = os.environ.get(ENV_PATH)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent.parent / "data" / "names.txt"
+
+
+def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
+    """下载 ``url`` 到 ``dest``：先写临时文件、校验 sha256，通过后才原子地改名。"""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            data = resp.read()
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        raise DataError(
+            f"找不到数据文件 {dest}，从 {url} 下载也失败了（{e}）。\n"
+            f"请联网后重试，或手动下载 {NAMES_URL} 并保存为 {dest}"
+            f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt）。"
+        ) from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise DataError(
+            f"从 {url} 下载的内容校验失败：sha256 是 {digest}，应为 {sha256}。"
+            f"没有写入 {dest}。请检查网络或代理后重试，或手动下载 {NAMES_URL}。"
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)  # 同一目录内改名是原子的：要么是完整文件，要么没有文件
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_words(
+    path: str | os.PathLike | None = None,
+    *,
+    url: str | None = None,
+    sha256: str = NAMES_SHA256,
+    timeout: float = 30.0,
+) -> list[str]:
+    """读取 names.txt，返回名字列表（第 1 章）。
+
+    - ``path`` 缺省时用 :func:`default_names_path`；文件不存在就从 ``url``
+      （缺省为 ``$MM_NAMES_URL`` 或 :data:`NAMES_URL`）下载一次，校验 sha256 后原子写入。
+    - 容忍 Windows 换行（``\\r\\n``）和文件末尾的空行：``str.splitlines()`` 会处理换行，
+      末尾的空行被去掉。
+    - 拒绝：空文件、文件中间的空行、含 a–z 以外字符的行（错误消息写明行号）。
+    """
+    p = Path(path) if path is not None else default_names_path()
+    if not p.exists():
+        _download(url or os.environ.get(ENV_URL) or NAMES_URL, p, sha256, timeout)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p} 不是 UTF-8 文本（第 {e.start} 字节）。请重新下载 {NAMES_URL}。") from None
+    words = text.splitlines()
+    while words and words[-1].strip() == "":
+        words.pop()  # 末尾的空行（多一个换行符）不算名字
+    if not words:
+        raise DataError(f"{p} 是空的。删除它后重新运行会自动下载，或手动下载 {NAMES_URL}。")
+    for lineno, w in enumerate(words, start=1):
+        if not w or not all("a" <= c <= "z" for c in w):
+            raise DataError(
+                f"{p} 第 {lineno} 行是 {w!r}：每行必须是一个只含小写字母 a–z 的名字。"
+                f"请修正这一行，或删除文件后重新下载 {NAMES_URL}。"
+            )
+    return words
+
+
+# ---------------------------------------------------------------------------
+# 第 3 章：字符表与计数矩阵
+# ---------------------------------------------------------------------------
+
+
+def build_vocab(words: list[str]) -> tuple[dict[str, int], dict[int, str]]:
+    """字符表（第 3 章）：``'.'`` 的编号是 0，其余字符按字母顺序从 1 开始编号。
+
+    返回 ``(stoi, itos)``：字符 → 编号，编号 → 字符。
+    """
+    if not words:
+        raise ValueError("build_vocab: words 为空，无法建立字符表")
+    chars = sorted(set("".join(words)))
+    if "." in chars:
+        raise ValueError("build_vocab: 名字里不能含有 '.'，它被保留作起止符")
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    itos = {i: s for s, i in stoi.items()}
+    return stoi, itos
+
+
+def bigram_indices(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """把所有名字拆成二元组，返回编号张量 ``(xs, ys)``，形状都是 ``(num,)``，dtype int64（第 3 章）。
+
+    每个名字前后各加一个 ``'.'``：``emma`` → ``.e em mm ma a.``，共 ``len(w) + 1`` 个二元组。
+    """
+    xs: list[int] = []
+    ys: list[int] = []
+    for w in words:
+        try:
+            ix = [0] + [stoi[c] for c in w] + [0]
+        except KeyError as e:
+            raise ValueError(f"bigram_indices: 字符 {e.args[0]!r}（在 {w!r} 中）不在 stoi 里") from None
+        xs.extend(ix[:-1])
+        ys.extend(ix[1:])
+    return torch.tensor(xs, dtype=torch.int64), torch.tensor(ys, dtype=torch.int64)
+
+
+def count_bigrams(xs: torch.Tensor, ys: torch.Tensor, vocab_size: int = 27) -> torch.Tensor:
+    """向量化计数（第 3 章）：``N[i, j]`` 是二元组 (i, j) 出现的次数，形状 ``(V, V)``，dtype int32。
+
+    把每对 (i, j) 编成一个数 ``i * V + j``，用一次 ``torch.bincount`` 数完，再还原成 V×V。
+    结果与逐个 ``N[ix1, ix2] += 1`` 的循环完全相同。
+    """
+    if xs.shape != ys.shape or xs.dim() != 1:
+        raise ValueError(f"count_bigrams: xs 与 ys 应是同样长度的一维张量，得到 {tuple(xs.shape)} 和 {tuple(ys.shape)}")
+    if xs.numel() and (min(xs.min(), ys.min()) < 0 or max(xs.max(), ys.max()) >= vocab_size):
+        raise ValueError(f"count_bigrams: 编号必须在 0..{vocab_size - 1} 之间")
+    flat = torch.bincount(xs * vocab_size + ys, minlength=vocab_size * vocab_size)
+    return flat.view(vocab_size, vocab_size).to(torch.int32)
+
+
+# ---------------------------------------------------------------------------
+# 第 5 章：按行归一化（广播）
+# ---------------------------------------------------------------------------
+
+
+def normalize_rows(N: torch.Tensor) -> torch.Tensor:
+    """把计数矩阵按行归一化成概率矩阵 ``P``（第 5 章）：每行之和为 1，形状不变，dtype float32。
+
+    关键是 ``keepdim=True``：行和的形状是 ``(V, 1)``，广播时沿列复制，逐行相除。
+    返回新张量，不修改 ``N``。全零的行无法归一化，会报错（先做平滑，见第 6 章）。
+    """
+    if N.dim() != 2:
+        raise ValueError(f"normalize_rows: 需要二维计数矩阵，得到形状 {tuple(N.shape)}")
+    if (N < 0).any():
+        raise ValueError("normalize_rows: 计数不能为负")
+    P = N.to(torch.float32, copy=True)  # 新张量：即使 N 已是浮点数，也不会被下面的原地除法改动
+    row_sums = P.sum(1, keepdim=True)  # (V, 1)
+    if (row_sums == 0).any():
+        bad = (row_sums.squeeze(1) == 0).nonzero().flatten().tolist()
+        raise ValueError(f"normalize_rows: 第 {bad} 行全为零，无法归一化（可以先加伪计数平滑）")
+    P /= row_sums  # (V, V) / (V, 1) -> (V, V)，原地除，不再多分配一个 V×V 张量
+    return P
+
+
+# ---------------------------------------------------------------------------
+# 第 4 章：采样
+# ---------------------------------------------------------------------------
+
+
+def sample_names(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
+    """从概率矩阵 ``P`` 逐字符采样 ``num`` 个名字（第 4 章）。
+
+    从编号 0（``'.'``）出发，每步用 ``torch.multinomial`` 从当前行抽下一个字符，再次抽到 0 时结束。
+    结果由生成器 ``g`` 决定：同一个种子、同一个 torch 版本给出同样的名字。
+    """
+    if P.dim() != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"sample_names: P 应是方阵，得到形状 {tuple(P.shape)}")
+    if num < 0:
+        raise ValueError(f"sample_names: num 不能为负，得到 {num}")
+    if not torch.allclose(P.sum(1), torch.ones(P.shape[0]), atol=1e-4):
+        raise ValueError("sample_names: P 的每一行之和应为 1（先用 normalize_rows 归一化）")
+    names = []
+    for _ in range(num):
+        out = []
+        ix = 0
+        while True:
+            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
+            if ix == 0:
+                break
+            out.append(itos[ix])
+        names.append("".join(out))
+    return names
+
+
+# ---------------------------------------------------------------------------
+# 第 6 章：负对数似然
+# ---------------------------------------------------------------------------
+
+
+def avg_nll(P: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
+    """模型 ``P`` 在二元组 ``(xs, ys)`` 上的平均负对数似然（第 6 章）：``-mean(log P[xs, ys])``。
+
+    概率为 0 的二元组给出 ``inf``——这正是第 6 章要用平滑解决的问题。
+    """
+    if xs.shape != ys.shape or xs.numel() == 0:
+        raise ValueError("avg_nll: xs 与 ys 应是同样长度的非空一维张量")
+    return -P[xs, ys].log().mean().item()
