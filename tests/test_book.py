@@ -1,0 +1,146 @@
+"""The book's contract: committed notebooks are clean fresh-kernel runs, the toc matches the files,
+the pins hold, and nbval really compares outputs (a tampered output fails)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+CHAPTERS = [p for p in NOTEBOOKS if re.match(r"\d\d_", p.name)]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for ch in part.get("chapters") or []:
+            files.append(ch["file"])
+            files.extend(s["file"] for s in ch.get("sections", []) or [])
+    return files
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 1 and CHAPTERS[0].name.startswith("01_")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_a_clean_fresh_kernel_run(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "kernelspec must be python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"execution counts {counts} are not 1..{len(code)}: restart the kernel and run all, then commit"
+    )
+    for i, c in enumerate(code, start=1):
+        tags = c.metadata.get("tags", [])
+        for o in c.outputs:
+            if o.output_type == "error":
+                assert "raises-exception" in tags, f"code cell {i} stored an error: {o.ename}: {o.evalue}"
+            if o.output_type == "stream":
+                assert o.name == "stdout", f"code cell {i} wrote to stderr: {o.text[:200]!r}"
+            text = o.get("text", "") + "".join(o.get("data", {}).get("text/plain", ""))
+            assert not re.search(r" at 0x[0-9a-fA-F]+", text), f"code cell {i} shows a memory address"
+
+
+def test_exactly_one_cell_is_expected_to_raise_and_it_does():
+    tagged = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            if c.cell_type == "code" and "raises-exception" in c.metadata.get("tags", []):
+                tagged.append((path.name, c))
+    if not any(p.name.startswith("05_") for p in CHAPTERS):
+        pytest.skip("chapter 05 (the one with the expected error) is not written yet")
+    assert len(tagged) == 1, f"expected one raises-exception cell, found {[n for n, _ in tagged]}"
+    name, cell = tagged[0]
+    assert name.startswith("05_")
+    assert [o.output_type for o in cell.outputs] == ["error"], "the expected-to-fail cell must store its error"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_structure(path):
+    nb = nbformat.read(path, as_version=4)
+    heads = [
+        line[3:].strip()
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("## ")
+    ]
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# 第")
+    for head in ("学习目标", "小结", "练习"):
+        assert head in heads, f"no '## {head}' section"
+    assert heads.index("学习目标") == 0 and heads.index("小结") < heads.index("练习")
+    # every exercise solution after '## 练习' is an executed, collapsed code cell
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## 练习" in c.source)
+    solutions = [c for c in nb.cells[start:] if c.cell_type == "code"]
+    assert solutions, "练习 has no solution cell"
+    for c in solutions:
+        assert "hide-cell" in c.metadata.get("tags", []), "solution cells are tagged hide-cell"
+        assert c.outputs, "a solution must state its result (it printed nothing)"
+        assert "assert" in c.source, "a solution checks its result with an assert"
+
+
+def test_toc_lists_every_notebook_and_only_existing_files():
+    listed = toc_files()
+    for f in listed:
+        assert (ROOT / f).with_suffix(".ipynb").exists() or (ROOT / f).with_suffix(".md").exists(), (
+            f"_toc.yml names {f}, which does not exist"
+        )
+    in_toc = {f for f in listed if f.startswith("notebooks/")}
+    for p in NOTEBOOKS:
+        assert f"notebooks/{p.stem}" in in_toc, f"{p.name} is missing from _toc.yml"
+    chapters = [f.split("/")[-1] for f in listed if re.match(r"notebooks/\d\d_", f)]
+    assert chapters == sorted(chapters), "chapters must appear in the toc in numeric order"
+    numbers = [int(c[:2]) for c in chapters]
+    assert numbers == list(range(1, len(numbers) + 1)), f"chapter numbers {numbers} have a gap"
+
+
+def test_requirements_pins():
+    req = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    lines = [line.split("#")[0].strip() for line in req.splitlines()]
+    assert "torch==2.13.0" in lines, "torch must be pinned exactly (a newer one pulls a CUDA build)"
+    jb = next(line for line in lines if line.startswith("jupyter-book"))
+    assert "<2" in jb and ">=1.0.4" in jb
+    for pkg in ("nbval", "pytest", "matplotlib", "numpy", "jupyter", "jieba"):
+        assert any(re.match(rf"{pkg}\b", line) for line in lines), f"{pkg} missing from requirements.txt"
+
+
+def test_data_file_is_not_tracked():
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = out.stdout.split()
+    assert not [p for p in tracked if p.endswith("names.txt")]
+    assert not [p for p in tracked if p.startswith("_build/")]
+
+
+def test_nbval_fails_on_a_changed_output(tmp_path):
+    """The suite can fail: nbval with this project's config rejects a notebook whose stored output
+    differs from a fresh run, and accepts the same notebook with the right output."""
+    for name, stored in (("right.ipynb", "4"), ("tampered.ipynb", "5")):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("2 + 2", execution_count=1)
+        cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": stored}, execution_count=1)]
+        nb.cells = [cell]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / name)
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-c", str(ROOT / "pytest.ini"),
+         "--rootdir", str(tmp_path), str(tmp_path / "right.ipynb"), str(tmp_path / "tampered.ipynb")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert "1 failed, 1 passed" in out, out
+    assert "tampered.ipynb" in out.split("short test summary")[-1]
