@@ -3,7 +3,6 @@ the pins hold, and nbval really compares outputs (a tampered output fails)."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -144,3 +143,15 @@ def test_nbval_fails_on_a_changed_output(tmp_path):
     assert res.returncode == 1, out
     assert "1 failed, 1 passed" in out, out
     assert "tampered.ipynb" in out.split("short test summary")[-1]
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    commands = [line.split("#")[0].strip() for b in blocks[:2] for line in b.splitlines() if line.strip()]
+    assert len(commands) == 2, f"README's set-up should be two commands, found {commands}"
+    build, test = commands
+    assert "jupyter-book build . -W -n --keep-going" in build and "requirements.txt" in build
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert test in ci, f".ci/run must run the README's test command {test!r}"
+    assert "jupyter-book build . -W -n --keep-going" in ci
