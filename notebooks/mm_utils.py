@@ -30,6 +30,7 @@ __all__ = [
     "normalize_rows",
     "sample_names",
     "avg_nll",
+    "split_words",
 ]
 
 # ---------------------------------------------------------------------------
@@ -239,8 +240,40 @@ def sample_names(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Gener
 def avg_nll(P: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
     """模型 ``P`` 在二元组 ``(xs, ys)`` 上的平均负对数似然（第 6 章）：``-mean(log P[xs, ys])``。
 
+    ``P[xs, ys]`` 一次取出每个二元组的概率（形状 ``(num,)``），取对数、求平均、取负号。
     概率为 0 的二元组给出 ``inf``——这正是第 6 章要用平滑解决的问题。
     """
-    if xs.shape != ys.shape or xs.numel() == 0:
-        raise ValueError("avg_nll: xs 与 ys 应是同样长度的非空一维张量")
+    if P.dim() != 2:
+        raise ValueError(f"avg_nll: P 应是二维概率矩阵，得到形状 {tuple(P.shape)}")
+    if xs.shape != ys.shape or xs.dim() != 1 or xs.numel() == 0:
+        raise ValueError(
+            f"avg_nll: xs 与 ys 应是同样长度的非空一维张量，得到 {tuple(xs.shape)} 和 {tuple(ys.shape)}"
+        )
     return -P[xs, ys].log().mean().item()
+
+
+def split_words(
+    words: list[str],
+    g: torch.Generator,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> tuple[list[str], list[str], list[str]]:
+    """把名字随机分成训练集、开发集、测试集（第 6 章练习）。
+
+    用 ``torch.randperm(len(words), generator=g)`` 打乱顺序，前 ``int(f0 * n)`` 个做训练集，
+    到 ``int((f0 + f1) * n)`` 为止做开发集，其余做测试集。三份互不重叠、合起来正好是 ``words``；
+    同一个种子给出同样的划分。不修改 ``words``。
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"split_words: fractions 应是三个非负数且和为 1，得到 {fractions}")
+    if not words:
+        raise ValueError("split_words: words 为空")
+    n = len(words)
+    # 向下取整；+1e-9 抵消浮点误差（例如 (0.7 + 0.2) * 10 = 8.999…，应得 9）
+    n1 = int(fractions[0] * n + 1e-9)
+    n2 = int((fractions[0] + fractions[1]) * n + 1e-9)
+    perm = torch.randperm(n, generator=g).tolist()
+    return (
+        [words[i] for i in perm[:n1]],
+        [words[i] for i in perm[n1:n2]],
+        [words[i] for i in perm[n2:]],
+    )
