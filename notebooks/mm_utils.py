@@ -191,8 +191,11 @@ def normalize_rows(N: torch.Tensor) -> torch.Tensor:
     """
     if N.dim() != 2:
         raise ValueError(f"normalize_rows: 需要二维计数矩阵，得到形状 {tuple(N.shape)}")
+    if N.is_floating_point() and not torch.isfinite(N).all():
+        raise ValueError("normalize_rows: 计数里有 nan 或 inf")
     if (N < 0).any():
-        raise ValueError("normalize_rows: 计数不能为负")
+        bad = (N < 0).any(1).nonzero().flatten().tolist()
+        raise ValueError(f"normalize_rows: 计数不能为负（第 {bad} 行有负数）")
     P = N.to(torch.float32, copy=True)  # 新张量：即使 N 已是浮点数，也不会被下面的原地除法改动
     row_sums = P.sum(1, keepdim=True)  # (V, 1)
     if (row_sums == 0).any():
@@ -213,12 +216,14 @@ def sample_names(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Gener
     从编号 0（``'.'``）出发，每步用 ``torch.multinomial`` 从当前行抽下一个字符，再次抽到 0 时结束。
     结果由生成器 ``g`` 决定：同一个种子、同一个 torch 版本给出同样的名字。
     """
-    if P.dim() != 2 or P.shape[0] != P.shape[1]:
-        raise ValueError(f"sample_names: P 应是方阵，得到形状 {tuple(P.shape)}")
+    if P.dim() != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+        raise ValueError(f"sample_names: P 应是非空方阵，得到形状 {tuple(P.shape)}")
+    if not P.is_floating_point():
+        raise ValueError(f"sample_names: P 应是浮点数概率矩阵，得到 {P.dtype}（计数请先用 normalize_rows 归一化）")
     if num < 0:
         raise ValueError(f"sample_names: num 不能为负，得到 {num}")
-    if not torch.allclose(P.sum(1), torch.ones(P.shape[0]), atol=1e-4):
-        raise ValueError("sample_names: P 的每一行之和应为 1（先用 normalize_rows 归一化）")
+    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones_like(P[:, 0]), atol=1e-4):
+        raise ValueError("sample_names: P 的元素应非负且每一行之和为 1（先用 normalize_rows 归一化）")
     names = []
     for _ in range(num):
         out = []

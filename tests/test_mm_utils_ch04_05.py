@@ -1,0 +1,203 @@
+"""第 4、5 章的 mm_utils 函数：normalize_rows 与 sample_names。"""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
+import mm_utils  # noqa: E402
+
+ITOS3 = {0: ".", 1: "a", 2: "b"}
+
+
+def small_counts() -> torch.Tensor:
+    # 名字 ab、abb、b 的计数矩阵（字符 . a b）
+    return torch.tensor([[0, 2, 1], [0, 0, 2], [3, 0, 1]], dtype=torch.int32)
+
+
+# ---------------------------------------------------------------------------
+# normalize_rows
+# ---------------------------------------------------------------------------
+
+
+def test_rows_sum_to_one_and_values():
+    P = mm_utils.normalize_rows(small_counts())
+    assert P.dtype == torch.float32 and P.shape == (3, 3)
+    assert torch.allclose(P.sum(1), torch.ones(3))
+    expected = torch.tensor([[0, 2 / 3, 1 / 3], [0, 0, 1], [3 / 4, 0, 1 / 4]])
+    assert torch.allclose(P, expected)
+
+
+def test_rows_not_columns():
+    # keepdim 错误的版本会让列和为 1；正确版本的列和应是别的值
+    P = mm_utils.normalize_rows(torch.tensor([[1.0, 3.0], [1.0, 1.0]]))
+    assert torch.allclose(P, torch.tensor([[0.25, 0.75], [0.5, 0.5]]))
+    assert not torch.allclose(P.sum(0), torch.ones(2))
+
+
+def test_real_counts_rows_sum_to_one():
+    words = mm_utils.load_words()
+    stoi, _ = mm_utils.build_vocab(words)
+    N = mm_utils.count_bigrams(*mm_utils.bigram_indices(words, stoi))
+    P = mm_utils.normalize_rows(N)
+    assert torch.allclose(P.sum(1), torch.ones(27))
+    assert torch.equal(P, N.float() / N.float().sum(1, keepdim=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.float32, torch.float64])
+def test_does_not_modify_input(dtype):
+    N = small_counts().to(dtype)
+    before = N.clone()
+    P = mm_utils.normalize_rows(N)
+    assert torch.equal(N, before) and N.dtype == dtype
+    assert P.data_ptr() != N.data_ptr()
+    assert P.dtype == torch.float32
+
+
+def test_float32_input_is_copied_not_aliased():
+    # N.float() 对 float32 不复制；normalize_rows 必须自己复制
+    N = small_counts().float()
+    P = mm_utils.normalize_rows(N)
+    P += 1
+    assert torch.equal(N, small_counts().float())
+
+
+def test_all_zero_row_raises_with_row_index():
+    N = small_counts()
+    N[1] = 0
+    with pytest.raises(ValueError, match=r"\[1\].*全为零"):
+        mm_utils.normalize_rows(N)
+
+
+def test_negative_raises():
+    N = small_counts()
+    N[2, 0] = -1
+    with pytest.raises(ValueError, match="不能为负"):
+        mm_utils.normalize_rows(N)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_raises(bad):
+    N = small_counts().float()
+    N[0, 1] = bad
+    with pytest.raises(ValueError, match="nan 或 inf"):
+        mm_utils.normalize_rows(N)
+
+
+@pytest.mark.parametrize("shape", [(27,), (2, 3, 3), ()])
+def test_non_2d_raises(shape):
+    with pytest.raises(ValueError, match="二维"):
+        mm_utils.normalize_rows(torch.ones(shape))
+
+
+# ---------------------------------------------------------------------------
+# sample_names
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model():
+    words = mm_utils.load_words()
+    stoi, itos = mm_utils.build_vocab(words)
+    N = mm_utils.count_bigrams(*mm_utils.bigram_indices(words, stoi))
+    return mm_utils.normalize_rows(N), itos, N
+
+
+def test_sampler_deterministic_for_seed(model):
+    P, itos, _ = model
+    a = mm_utils.sample_names(P, itos, 20, torch.Generator().manual_seed(2147483647))
+    b = mm_utils.sample_names(P, itos, 20, torch.Generator().manual_seed(2147483647))
+    c = mm_utils.sample_names(P, itos, 20, torch.Generator().manual_seed(1))
+    assert a == b
+    assert a != c
+    assert len(a) == 20 and all(isinstance(s, str) for s in a)
+
+
+def test_sampler_names_use_only_letters_and_are_nonempty(model):
+    P, itos, _ = model
+    names = mm_utils.sample_names(P, itos, 200, torch.Generator().manual_seed(0))
+    assert all(s and set(s) <= set("abcdefghijklmnopqrstuvwxyz") for s in names)  # P[0, 0] == 0
+
+
+def test_sampler_matches_open_loop(model):
+    # 与第 4 章“每步归一化一行”的循环给出同样的名字
+    P, itos, N = model
+    g = torch.Generator().manual_seed(3)
+    expected = []
+    for _ in range(10):
+        out, ix = [], 0
+        while True:
+            p = N[ix].float()
+            p = p / p.sum()
+            ix = torch.multinomial(p, num_samples=1, replacement=True, generator=g).item()
+            if ix == 0:
+                break
+            out.append(itos[ix])
+        expected.append("".join(out))
+    assert mm_utils.sample_names(P, itos, 10, torch.Generator().manual_seed(3)) == expected
+
+
+def test_sampler_stops_on_forced_path():
+    # 第 0 行把全部概率给 'b'，'b' 总是接 '.'：每个名字都恰好是 "b"
+    P = torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    names = mm_utils.sample_names(P, ITOS3, 7, torch.Generator().manual_seed(0))
+    assert names == ["b"] * 7
+
+
+def test_sampler_forced_longer_path():
+    # . -> a -> b -> . ：每个名字都是 "ab"
+    P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    assert mm_utils.sample_names(P, ITOS3, 3, torch.Generator().manual_seed(0)) == ["ab"] * 3
+
+
+def test_num_zero_returns_empty_list_and_does_not_consume_generator(model):
+    P, itos, _ = model
+    g = torch.Generator().manual_seed(5)
+    assert mm_utils.sample_names(P, itos, 0, g) == []
+    assert mm_utils.sample_names(P, itos, 3, g) == mm_utils.sample_names(
+        P, itos, 3, torch.Generator().manual_seed(5)
+    )
+
+
+def test_num_negative_raises(model):
+    P, itos, _ = model
+    with pytest.raises(ValueError, match="num"):
+        mm_utils.sample_names(P, itos, -1, torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (27,), (2, 3, 3), (0, 0)])
+def test_non_square_P_raises(shape):
+    with pytest.raises(ValueError, match="方阵"):
+        mm_utils.sample_names(torch.full(shape, 0.25), ITOS3, 1, torch.Generator().manual_seed(0))
+
+
+def test_rows_not_summing_to_one_raises():
+    P = small_counts().float()  # 计数，未归一化
+    with pytest.raises(ValueError, match="之和为 1"):
+        mm_utils.sample_names(P, ITOS3, 1, torch.Generator().manual_seed(0))
+
+
+def test_column_normalized_P_raises(model):
+    # 第 5 章的 keepdim 错误：列和为 1、行和不为 1
+    _, itos, N = model
+    Nf = N.float()
+    with pytest.raises(ValueError, match="之和为 1"):
+        mm_utils.sample_names(Nf / Nf.sum(1), itos, 1, torch.Generator().manual_seed(0))
+
+
+def test_negative_entries_raise():
+    P = torch.tensor([[0.0, 1.5, -0.5], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])  # 行和为 1 但有负数
+    with pytest.raises(ValueError, match="非负"):
+        mm_utils.sample_names(P, ITOS3, 1, torch.Generator().manual_seed(0))
+
+
+def test_integer_P_raises_value_error():
+    with pytest.raises(ValueError, match="浮点数"):
+        mm_utils.sample_names(small_counts(), ITOS3, 1, torch.Generator().manual_seed(0))
+
+
+def test_float64_P_accepted():
+    P = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
+    assert mm_utils.sample_names(P, ITOS3, 2, torch.Generator().manual_seed(0)) == ["b", "b"]
