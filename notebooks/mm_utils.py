@@ -134,13 +134,15 @@ def load_words(
 def build_vocab(words: list[str]) -> tuple[dict[str, int], dict[int, str]]:
     """字符表（第 3 章）：``'.'`` 的编号是 0，其余字符按字母顺序从 1 开始编号。
 
-    返回 ``(stoi, itos)``：字符 → 编号，编号 → 字符。
+    返回 ``(stoi, itos)``：字符 → 编号，编号 → 字符，两者互为反函数。
+    ``'.'`` 同时充当起始符和结束符，所以名字里不能出现它。
     """
     if not words:
         raise ValueError("build_vocab: words 为空，无法建立字符表")
     chars = sorted(set("".join(words)))
     if "." in chars:
-        raise ValueError("build_vocab: 名字里不能含有 '.'，它被保留作起止符")
+        bad = next(w for w in words if "." in w)
+        raise ValueError(f"build_vocab: 名字 {bad!r} 含有 '.'，它被保留作起止符")
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi["."] = 0
     itos = {i: s for s, i in stoi.items()}
@@ -150,11 +152,20 @@ def build_vocab(words: list[str]) -> tuple[dict[str, int], dict[int, str]]:
 def bigram_indices(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """把所有名字拆成二元组，返回编号张量 ``(xs, ys)``，形状都是 ``(num,)``，dtype int64（第 3 章）。
 
-    每个名字前后各加一个 ``'.'``：``emma`` → ``.e em mm ma a.``，共 ``len(w) + 1`` 个二元组。
+    每个名字前后各加一个 ``'.'``（编号 0）：``emma`` → ``.e em mm ma a.``，共 ``len(w) + 1`` 个二元组；
+    ``xs[k]`` 是第 k 个二元组的第一个字符，``ys[k]`` 是第二个。
     """
+    if not words:
+        raise ValueError("bigram_indices: words 为空，没有二元组可取")
+    if stoi.get(".") != 0:
+        raise ValueError("bigram_indices: stoi 里 '.' 的编号必须是 0（用 build_vocab 建立字符表）")
     xs: list[int] = []
     ys: list[int] = []
     for w in words:
+        if not w:
+            raise ValueError("bigram_indices: words 里有空字符串，空名字没有意义")
+        if "." in w:
+            raise ValueError(f"bigram_indices: 名字 {w!r} 含有 '.'，它被保留作起止符")
         try:
             ix = [0] + [stoi[c] for c in w] + [0]
         except KeyError as e:
@@ -167,14 +178,24 @@ def bigram_indices(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor
 def count_bigrams(xs: torch.Tensor, ys: torch.Tensor, vocab_size: int = 27) -> torch.Tensor:
     """向量化计数（第 3 章）：``N[i, j]`` 是二元组 (i, j) 出现的次数，形状 ``(V, V)``，dtype int32。
 
-    把每对 (i, j) 编成一个数 ``i * V + j``，用一次 ``torch.bincount`` 数完，再还原成 V×V。
-    结果与逐个 ``N[ix1, ix2] += 1`` 的循环完全相同。
+    把每对 (i, j) 编成一个数 ``i * V + j``（0 ≤ j < V，所以一一对应），用一次 ``torch.bincount``
+    数完，再还原成 V×V。结果与逐个 ``N[ix1, ix2] += 1`` 的循环完全相同。
+    （``N[xs, ys] += 1`` 不行：重复的 (i, j) 只会加一次。）
     """
-    if xs.shape != ys.shape or xs.dim() != 1:
-        raise ValueError(f"count_bigrams: xs 与 ys 应是同样长度的一维张量，得到 {tuple(xs.shape)} 和 {tuple(ys.shape)}")
-    if xs.numel() and (min(xs.min(), ys.min()) < 0 or max(xs.max(), ys.max()) >= vocab_size):
-        raise ValueError(f"count_bigrams: 编号必须在 0..{vocab_size - 1} 之间")
-    flat = torch.bincount(xs * vocab_size + ys, minlength=vocab_size * vocab_size)
+    if vocab_size < 1:
+        raise ValueError(f"count_bigrams: vocab_size 必须是正整数，得到 {vocab_size}")
+    if xs.dim() != 1 or xs.shape != ys.shape:
+        raise ValueError(
+            f"count_bigrams: xs 与 ys 应是同样长度的一维张量，得到形状 {tuple(xs.shape)} 和 {tuple(ys.shape)}"
+        )
+    if xs.dtype.is_floating_point or ys.dtype.is_floating_point or torch.bool in (xs.dtype, ys.dtype):
+        raise ValueError(f"count_bigrams: xs 与 ys 应是整数编号，得到 dtype {xs.dtype} 和 {ys.dtype}")
+    if xs.numel():
+        lo = min(xs.min().item(), ys.min().item())
+        hi = max(xs.max().item(), ys.max().item())
+        if lo < 0 or hi >= vocab_size:
+            raise ValueError(f"count_bigrams: 编号必须在 0..{vocab_size - 1} 之间，得到的范围是 {lo}..{hi}")
+    flat = torch.bincount(xs.long() * vocab_size + ys.long(), minlength=vocab_size * vocab_size)
     return flat.view(vocab_size, vocab_size).to(torch.int32)
 
 

@@ -1,0 +1,178 @@
+"""第 3 章的 mm_utils 函数：build_vocab、bigram_indices、count_bigrams。
+
+向量化计数必须与最朴素的 Python 循环逐元素相同（小语料和真实数据都测），字符表遵守全书约定
+（'.' 为 0，字母 1..26），错误输入给出写明原因的 ValueError。
+"""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+import torch
+
+import mm_utils
+
+SMALL = ["emma", "olivia", "ava", "anna", "ann", "bob", "zz", "q"]
+
+
+def loop_count(words: list[str], stoi: dict[str, int], vocab_size: int = 27) -> torch.Tensor:
+    """参照实现：第 3 章里逐个 N[i, j] += 1 的循环，用纯 Python 列表而不是张量。"""
+    rows = [[0] * vocab_size for _ in range(vocab_size)]
+    for w in words:
+        chs = ["."] + list(w) + ["."]
+        for c1, c2 in zip(chs, chs[1:]):
+            rows[stoi[c1]][stoi[c2]] += 1
+    return torch.tensor(rows, dtype=torch.int32)
+
+
+@pytest.fixture(scope="module")
+def words(names_path) -> list[str]:
+    return mm_utils.load_words(names_path)
+
+
+# ---------------------------------------------------------------- build_vocab
+
+
+def test_vocab_of_real_data_follows_the_book_convention(words):
+    stoi, itos = mm_utils.build_vocab(words)
+    assert stoi["."] == 0
+    assert [stoi[c] for c in string.ascii_lowercase] == list(range(1, 27))
+    assert len(stoi) == len(itos) == 27
+    assert itos == {i: s for s, i in stoi.items()}
+    assert all(stoi[itos[i]] == i for i in range(27))
+    assert itos[1] == "a" and itos[26] == "z" and itos[0] == "."
+
+
+def test_vocab_numbers_only_the_characters_that_occur():
+    stoi, itos = mm_utils.build_vocab(["cab", "bac"])
+    assert stoi == {".": 0, "a": 1, "b": 2, "c": 3}
+    assert itos == {0: ".", 1: "a", 2: "b", 3: "c"}
+
+
+def test_vocab_rejects_empty_word_list():
+    with pytest.raises(ValueError, match="为空"):
+        mm_utils.build_vocab([])
+
+
+def test_vocab_rejects_dot_and_names_the_word():
+    with pytest.raises(ValueError, match=r"'an\.na'.*起止符"):
+        mm_utils.build_vocab(["emma", "an.na"])
+
+
+# ---------------------------------------------------------------- bigram_indices
+
+
+def test_bigram_indices_for_emma():
+    stoi, _ = mm_utils.build_vocab(list(string.ascii_lowercase))
+    xs, ys = mm_utils.bigram_indices(["emma"], stoi)
+    assert xs.tolist() == [0, 5, 13, 13, 1]
+    assert ys.tolist() == [5, 13, 13, 1, 0]
+    assert xs.dtype == ys.dtype == torch.int64
+    assert xs.shape == ys.shape == (5,)
+
+
+def test_bigram_indices_concatenates_words_in_order():
+    stoi, _ = mm_utils.build_vocab(SMALL)
+    xs, ys = mm_utils.bigram_indices(["ab", "q"], stoi)
+    a, b, q = stoi["a"], stoi["b"], stoi["q"]
+    assert xs.tolist() == [0, a, b, 0, q]
+    assert ys.tolist() == [a, b, 0, q, 0]
+
+
+def test_bigram_indices_real_data_shape_and_boundaries(words):
+    stoi, _ = mm_utils.build_vocab(words)
+    xs, ys = mm_utils.bigram_indices(words, stoi)
+    assert xs.shape == ys.shape == (sum(len(w) + 1 for w in words),) == (228146,)
+    assert (xs == 0).sum().item() == (ys == 0).sum().item() == len(words)  # 每个名字一次开头、一次结尾
+    assert int(xs.min()) >= 0 and int(xs.max()) <= 26 and int(ys.min()) >= 0 and int(ys.max()) <= 26
+
+
+@pytest.mark.parametrize(
+    ("bad_words", "message"),
+    [
+        ([], "为空"),
+        (["emma", ""], "空字符串"),
+        (["em.ma"], r"'em\.ma'.*起止符"),
+        (["zoë"], r"'ë'.*'zoë'.*不在 stoi"),
+        (["Emma"], r"'E'.*不在 stoi"),
+    ],
+)
+def test_bigram_indices_bad_words(bad_words, message):
+    stoi, _ = mm_utils.build_vocab(list(string.ascii_lowercase))
+    with pytest.raises(ValueError, match=message):
+        mm_utils.bigram_indices(bad_words, stoi)
+
+
+def test_bigram_indices_rejects_vocab_without_dot_at_zero():
+    stoi = {c: i for i, c in enumerate(string.ascii_lowercase)}  # 第 3 章方案一的编号，没有 '.'
+    with pytest.raises(ValueError, match="'.' 的编号必须是 0"):
+        mm_utils.bigram_indices(["emma"], stoi)
+
+
+# ---------------------------------------------------------------- count_bigrams
+
+
+def test_vectorized_count_equals_loop_on_small_corpus():
+    stoi, _ = mm_utils.build_vocab(list(string.ascii_lowercase))
+    N = mm_utils.count_bigrams(*mm_utils.bigram_indices(SMALL, stoi))
+    expected = loop_count(SMALL, stoi)
+    assert N.dtype == torch.int32 and N.shape == (27, 27)
+    assert torch.equal(N, expected)
+    # 几个可以手算的格子
+    assert N[stoi["a"], 0].item() == 4  # emma、olivia、ava、anna 以 a 结尾
+    assert N[stoi["z"], stoi["z"]].item() == 1
+    assert N[0, stoi["q"]].item() == N[stoi["q"], 0].item() == 1
+    assert N[0, 0].item() == 0
+    assert N.sum().item() == sum(len(w) + 1 for w in SMALL)
+
+
+def test_vectorized_count_equals_loop_on_real_data(words):
+    stoi, _ = mm_utils.build_vocab(words)
+    N = mm_utils.count_bigrams(*mm_utils.bigram_indices(words, stoi))
+    assert torch.equal(N, loop_count(words, stoi))
+    assert N.sum().item() == 228146
+    assert (N > 0).sum().item() == 627
+    assert N[stoi["n"], 0].item() == 6763 and N[stoi["a"], 0].item() == 6640
+    assert N[0].sum().item() == N[:, 0].sum().item() == len(words) == 32033
+
+
+def test_count_bigrams_other_vocab_size_and_empty_input():
+    xs = torch.tensor([0, 1, 1, 2])
+    ys = torch.tensor([1, 1, 1, 0])
+    N = mm_utils.count_bigrams(xs, ys, vocab_size=3)
+    assert N.tolist() == [[0, 1, 0], [0, 2, 0], [1, 0, 0]]
+    empty = torch.tensor([], dtype=torch.int64)
+    N0 = mm_utils.count_bigrams(empty, empty)
+    assert N0.shape == (27, 27) and N0.dtype == torch.int32 and N0.sum().item() == 0
+
+
+def test_count_bigrams_accepts_int32_indices():
+    xs = torch.tensor([0, 5, 13, 13, 1], dtype=torch.int32)
+    ys = torch.tensor([5, 13, 13, 1, 0], dtype=torch.int32)
+    N = mm_utils.count_bigrams(xs, ys)
+    assert N[13, 13].item() == 1 and N.sum().item() == 5
+
+
+def test_count_bigrams_does_not_modify_inputs():
+    xs = torch.tensor([0, 5, 13])
+    ys = torch.tensor([5, 13, 0])
+    mm_utils.count_bigrams(xs, ys)
+    assert xs.tolist() == [0, 5, 13] and ys.tolist() == [5, 13, 0]
+
+
+@pytest.mark.parametrize(
+    ("xs", "ys", "kwargs", "message"),
+    [
+        (torch.tensor([0, 1, 2]), torch.tensor([0, 1]), {}, r"同样长度.*\(3,\).*\(2,\)"),
+        (torch.zeros(2, 2, dtype=torch.int64), torch.zeros(2, 2, dtype=torch.int64), {}, "一维"),
+        (torch.tensor([0, 27]), torch.tensor([1, 2]), {}, r"0\.\.26.*0\.\.27"),
+        (torch.tensor([0, -1]), torch.tensor([1, 2]), {}, r"0\.\.26.*-1\.\.2"),
+        (torch.tensor([0, 3]), torch.tensor([1, 2]), {"vocab_size": 3}, r"0\.\.2"),
+        (torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0]), {}, "整数"),
+        (torch.tensor([0, 1]), torch.tensor([1, 2]), {"vocab_size": 0}, "vocab_size"),
+    ],
+)
+def test_count_bigrams_bad_arguments(xs, ys, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        mm_utils.count_bigrams(xs, ys, **kwargs)
