@@ -22,7 +22,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from sitelib import NOTEBOOKS, ROOT, raw_base_url
 
 # The verbatim first code cell of every chapter (copied from the chapter writers' template);

@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
-
 from sitelib import NOT_BUILT, ROOT, built, chapter_docs, github_repo, html_page, searchindex, toc_files, toc_notebooks
 
 needs_build = pytest.mark.skipif(not built(), reason=NOT_BUILT)
@@ -149,7 +148,8 @@ def test_every_term_role_targets_a_glossary_term():
     known = {t.lower() for t in glossary_terms()}
     bad = []
     sources = {doc: markdown_of(doc) for doc in toc_notebooks()}
-    sources.update({p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in (ROOT / "book").glob("*.md")})
+    for md in (ROOT / "book").glob("*.md"):
+        sources[md.relative_to(ROOT).as_posix()] = md.read_text(encoding="utf-8")
     for doc, text in sources.items():
         bad += [f"{doc}: {c}" for c in ROLE.findall(text) if role_target(c).lower() not in known]
     assert not bad, f"{{term}} roles whose target is not in book/glossary.md: {bad}"

@@ -10,8 +10,8 @@
  * 2. 替换 Search.performTermsSearch 的打分：一页的得分是各个查询词得分之和（原来取最大值），
  *    词出现在页面标题里再加分；若没有一页包含全部查询词，就返回包含最多查询词的页面，
  *    而不是什么也不返回。拉丁字母的查询与 Sphinx 原来的行为一致（同样的切分、同样要求全部命中）。
- * 3. 排序的两处微调（Scorer.score）：术语表的词条（Sphinx 把它们当索引条目，固定给 100 分）排在
- *    标题里讲这个词的章节之后、只顺带提到它的页面之前；首页（章节地图提到所有主题）同分时让位给章节。
+ * 3. 排序的两处微调（Scorer.score）：术语表的词条（Sphinx 把它们当索引条目，给 100 分）排在
+ *    标题里讲这个词的章节之后、只顺带提到它的页面之前；首页和术语表页面同分时让位给章节。
  *
  * 本文件在 searchtools.js 之前加载（html_js_files），所以 searchtools.js 会沿用这里的 splitQuery；
  * Search 对象在 DOMContentLoaded 时、Search.init 运行之前打补丁。
@@ -135,10 +135,13 @@
     return href.startsWith(base) ? href.slice(base.length).replace(/\.html(#.*)?$/, "") : null;
   };
 
+  // 汇总页：首页的章节地图和术语表提到几乎所有主题；同分时让位给讲这个主题的章节
+  const HUB_PAGES = ["book/glossary"];
+
   const score = (result) => {
     const [docname, , anchor, , s] = result;
     if (anchor && anchor.startsWith("#term-")) return Math.min(s, Scorer.title - 1); // 术语表词条
-    if (docname === rootDoc()) return s - 1;
+    if (docname === rootDoc() || HUB_PAGES.includes(docname)) return s - 1;
     return s;
   };
 
