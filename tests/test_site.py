@@ -72,10 +72,10 @@ SEARCH_TERMS = {
     "notebooks/02_bigram_dict": ["二元组", "字典"],
     "notebooks/03_count_tensor": ["计数矩阵", "热力图", "张量"],
     "notebooks/04_sampling": ["采样", "多项式采样"],
-    "notebooks/05_broadcasting": ["广播", "归一化"],
+    "notebooks/05_broadcasting": ["广播", "归一化", "原地操作"],
     "notebooks/06_likelihood_nll": ["似然", "负对数似然", "平滑"],
-    "notebooks/07_one_hot_net": ["梯度下降", "神经网络", "独热编码"],
-    "notebooks/08_regularization_parity": ["正则化"],
+    "notebooks/07_one_hot_net": ["梯度下降", "神经网络", "神经元", "训练集"],
+    "notebooks/08_regularization_parity": ["正则化", "一致性"],
 }
 
 
@@ -185,6 +185,15 @@ def test_glossary_terms_are_linked_where_they_first_appear():
     assert not unlinked, f"add {{term}} at the first mention in these chapters: {unlinked}"
     if len(chapter_docs()) == 8:  # every chapter written: a term nobody uses does not belong here
         assert not unused, f"glossary terms that no chapter mentions: {unused}"
+
+
+def test_every_glossary_entry_points_to_a_chapter():
+    text = GLOSSARY.read_text(encoding="utf-8")
+    body = re.search(r"^```\{glossary\}\n(.*?)^```", text, re.M | re.S).group(1)
+    entries = re.findall(r"^(\S[^\n]*)\n((?:  [^\n]*\n)+)", body, re.M)
+    assert len(entries) == len(glossary_terms())
+    no_ref = [t for t, d in entries if not re.search(r"\{doc\}`[^`]*</?notebooks/[^`]+>`", d)]
+    assert not no_ref, f"end these definitions with 见{{doc}}`第 N 章 </notebooks/NN_…>`: {no_ref}"
 
 
 def test_search_dictionary_covers_the_glossary():
