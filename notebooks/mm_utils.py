@@ -303,3 +303,103 @@ def split_words(
         [words[i] for i in perm[n1:n2]],
         [words[i] for i in perm[n2:]],
     )
+
+
+# ---------------------------------------------------------------------------
+# 第 7、8 章：one-hot 神经网络的损失与训练
+# ---------------------------------------------------------------------------
+
+__all__ += ["bigram_net_loss", "train_bigram_net"]
+
+
+def _check_bigram_pairs(fn: str, xs: torch.Tensor, ys: torch.Tensor, vocab_size: int) -> None:
+    """检查 ``(xs, ys)`` 是同样长度、非空的一维 int64 编号张量，且编号在 ``0..vocab_size-1`` 内。"""
+    if not isinstance(xs, torch.Tensor) or not isinstance(ys, torch.Tensor):
+        raise ValueError(f"{fn}: xs 与 ys 应是张量，得到 {type(xs).__name__} 和 {type(ys).__name__}")
+    if xs.dim() != 1 or xs.shape != ys.shape:
+        raise ValueError(f"{fn}: xs 与 ys 应是同样长度的一维张量，得到 {tuple(xs.shape)} 和 {tuple(ys.shape)}")
+    if xs.numel() == 0:
+        raise ValueError(f"{fn}: xs 与 ys 为空，没有样本可以算损失")
+    if xs.dtype != torch.int64 or ys.dtype != torch.int64:
+        raise ValueError(f"{fn}: xs 与 ys 应是 int64 编号（用 torch.tensor 构造整数），得到 {xs.dtype} 和 {ys.dtype}")
+    if min(xs.min(), ys.min()) < 0 or max(xs.max(), ys.max()) >= vocab_size:
+        raise ValueError(f"{fn}: 编号必须在 0..{vocab_size - 1} 之间")
+
+
+def _check_weights(fn: str, W: torch.Tensor) -> None:
+    if not isinstance(W, torch.Tensor) or W.dim() != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
+        shape = tuple(W.shape) if isinstance(W, torch.Tensor) else type(W).__name__
+        raise ValueError(f"{fn}: W 应是 (V, V) 的方阵，得到 {shape}")
+    if not W.is_floating_point():
+        raise ValueError(f"{fn}: W 应是浮点张量，得到 {W.dtype}")
+
+
+def bigram_net_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, reg: float = 0.0) -> torch.Tensor:
+    """二元组神经网络的损失：平均负对数似然 + ``reg * (W**2).mean()``（第 7、8 章）。
+
+    第 7 章的前向传播是 ``F.one_hot(xs, V).float() @ W`` → softmax → 取标签的概率 → ``-log`` → 平均。
+    第 8 章说明 one-hot 向量乘 ``W`` 就是取出 ``W`` 的第 ``xs`` 行，所以 ``logits = W[xs]``；
+    第 7 章练习 1 说明 softmax 之后的几步合起来就是 ``F.cross_entropy(logits, ys)``。
+    ``reg`` 是第 8 章的 L2 正则化强度（把 ``W`` 拉向 0，即拉向均匀分布）。
+    返回标量张量，可以对它 ``backward()``。``W`` 全为 0 且 ``reg`` 任意时，损失是 ``log(V)``。
+    """
+    _check_weights("bigram_net_loss", W)
+    _check_bigram_pairs("bigram_net_loss", xs, ys, W.shape[0])
+    if not reg >= 0:
+        raise ValueError(f"bigram_net_loss: reg 应是非负数，得到 {reg}")
+    logits = W[xs]  # (num, V)：与 one_hot(xs).float() @ W 相同
+    return torch.nn.functional.cross_entropy(logits, ys) + reg * (W**2).mean()
+
+
+def train_bigram_net(
+    xs: torch.Tensor,
+    ys: torch.Tensor,
+    *,
+    steps: int,
+    lr: float,
+    reg: float = 0.0,
+    g: torch.Generator | None = None,
+    W: torch.Tensor | None = None,
+    vocab_size: int = 27,
+) -> tuple[torch.Tensor, list[float]]:
+    """用全批量梯度下降训练二元组神经网络，返回 ``(W, losses)``（第 7、8 章）。
+
+    - 起点：给了 ``W`` 就从它的副本出发（不修改传入的张量，``vocab_size`` 取 ``W.shape[0]``）；
+      否则给了 ``g`` 就用 ``torch.randn((V, V), generator=g)``；两者都没给就从全零（均匀模型）出发。
+    - 每一步就是第 7 章的四行：算损失、``W.grad = None``、``loss.backward()``、``W.data += -lr * W.grad``。
+      ``losses[k]`` 是第 ``k`` 次更新**之前**的损失（含正则项），共 ``steps`` 个。
+    - 损失按第 7 章的办法合并相同的样本：先数出 ``N = count_bigrams(xs, ys)``，每步算
+      ``-(N * log softmax(W)).sum() / N.sum() + reg * (W**2).mean()``。它与 :func:`bigram_net_loss`
+      的值和梯度相同（浮点舍入以内），但每步只有 V×V 的计算，与样本数无关。
+      ``log softmax`` 写成 ``z - log(sum(exp(z)))``，其中 ``z`` 是每行先减去该行最大值的 ``W``：
+      减去常数不改变 softmax，却保证 ``exp`` 不溢出、计数为 0 的格子不会出现 ``0 * log 0``。
+    - 返回的 ``W`` 不再需要梯度；最终损失请用 ``bigram_net_loss(W, xs, ys, reg)`` 另算。
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"train_bigram_net: steps 应是非负整数，得到 {steps!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise ValueError(f"train_bigram_net: lr 应是正数，得到 {lr!r}")
+    if isinstance(reg, bool) or not isinstance(reg, (int, float)) or not 0 <= reg < float("inf"):
+        raise ValueError(f"train_bigram_net: reg 应是非负数，得到 {reg!r}")
+    if W is not None:
+        _check_weights("train_bigram_net", W)
+        vocab_size = W.shape[0]
+        W = W.detach().clone()
+    elif g is not None:
+        W = torch.randn((vocab_size, vocab_size), generator=g)
+    else:
+        W = torch.zeros((vocab_size, vocab_size))
+    _check_bigram_pairs("train_bigram_net", xs, ys, vocab_size)
+    N = count_bigrams(xs, ys, vocab_size).to(W.dtype)  # (V, V)：每种 (输入, 标签) 出现的次数
+    num = N.sum()
+    W.requires_grad_(True)
+    losses: list[float] = []
+    for _ in range(steps):
+        z = W - W.detach().amax(1, keepdim=True)  # 每行减去最大值，softmax 不变
+        log_probs = z - z.exp().sum(1, keepdim=True).log()  # (V, V) = log softmax(W)
+        loss = -(N * log_probs).sum() / num + reg * (W**2).mean()
+        losses.append(loss.item())
+        W.grad = None
+        loss.backward()
+        W.data += -lr * W.grad
+    return W.detach(), losses
