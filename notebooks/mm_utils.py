@@ -23,6 +23,7 @@ __all__ = [
     "NAMES_SHA256",
     "DataError",
     "default_names_path",
+    "names_file",
     "load_words",
     "build_vocab",
     "bigram_indices",
@@ -89,6 +90,25 @@ def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
         raise
 
 
+def names_file(
+    path: str | os.PathLike | None = None,
+    *,
+    url: str | None = None,
+    sha256: str = NAMES_SHA256,
+    timeout: float = 30.0,
+) -> Path:
+    """返回数据文件的路径，保证它存在（第 1 章）。
+
+    ``path`` 缺省时用 :func:`default_names_path`；文件不存在就从 ``url``
+    （缺省为 ``$MM_NAMES_URL`` 或 :data:`NAMES_URL`）下载一次，校验 sha256 后原子写入。
+    已经存在的文件不重新校验（可能是你手动放进去的），只由 :func:`load_words` 检查格式。
+    """
+    p = Path(path) if path is not None else default_names_path()
+    if not p.exists():
+        _download(url or os.environ.get(ENV_URL) or NAMES_URL, p, sha256, timeout)
+    return p
+
+
 def load_words(
     path: str | os.PathLike | None = None,
     *,
@@ -98,15 +118,12 @@ def load_words(
 ) -> list[str]:
     """读取 names.txt，返回名字列表（第 1 章）。
 
-    - ``path`` 缺省时用 :func:`default_names_path`；文件不存在就从 ``url``
-      （缺省为 ``$MM_NAMES_URL`` 或 :data:`NAMES_URL`）下载一次，校验 sha256 后原子写入。
+    - 文件的位置与下载见 :func:`names_file`（参数含义相同）。
     - 容忍 Windows 换行（``\\r\\n``）和文件末尾的空行：``str.splitlines()`` 会处理换行，
       末尾的空行被去掉。
     - 拒绝：空文件、文件中间的空行、含 a–z 以外字符的行（错误消息写明行号）。
     """
-    p = Path(path) if path is not None else default_names_path()
-    if not p.exists():
-        _download(url or os.environ.get(ENV_URL) or NAMES_URL, p, sha256, timeout)
+    p = names_file(path, url=url, sha256=sha256, timeout=timeout)
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")

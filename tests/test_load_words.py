@@ -168,3 +168,12 @@ def test_existing_file_is_not_checksummed(tmp_path):
     p.write_bytes(b"anna\nbob")
     assert mm_utils.load_words(p, sha256="0" * 64) == ["anna", "bob"]
     assert os.path.exists(p)
+
+
+def test_names_file_returns_the_path_and_downloads_if_needed(tmp_path, http_server):
+    dest = tmp_path / "names.txt"
+    with http_server({"/names.txt": SMALL}) as srv:
+        assert mm_utils.names_file(dest, url=srv.url + "/names.txt", sha256=SMALL_SHA, timeout=5) == dest
+        assert mm_utils.names_file(dest, url=srv.url + "/names.txt", sha256=SMALL_SHA, timeout=5) == dest
+        assert srv.requests == ["/names.txt"]
+    assert dest.read_bytes() == SMALL
