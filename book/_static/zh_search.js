@@ -93,8 +93,9 @@
     for (const word of searchTerms) {
       add(terms[word], word, Scorer.term);
       add(titleterms[word], word, Scorer.title);
-      // 部分匹配（与 Sphinx 相同，只在索引里没有这个词时做）；汉字词两个字就够长了
-      if (word.length > (HAN.test(word) ? 1 : 2)) {
+      // 部分匹配（与 Sphinx 相同，只在索引里没有这个词时做）。拉丁字母词至少 3 个字母；
+      // 汉字不限长度：索引不收单字，查“熵”只能靠包含它的词（如“交叉熵”）
+      if (word.length > (HAN.test(word) ? 0 : 2)) {
         const re = new RegExp(escape(word));
         if (!Object.prototype.hasOwnProperty.call(terms, word))
           for (const t of Object.keys(terms)) if (re.test(t)) add(terms[t], word, Scorer.partialTerm);
