@@ -323,6 +323,109 @@ def split_words(
 
 
 # ---------------------------------------------------------------------------
+# 附录：快速路径（附录 A1：向量化与性能）
+# 这些函数与前面章节的函数结果相同（或分布相同），只是把 Python 循环换成少数几次张量运算。
+# ---------------------------------------------------------------------------
+
+__all__ += ["bigram_indices_joined", "count_loss", "sample_names_batched"]
+
+
+def bigram_indices_joined(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """与 :func:`bigram_indices` 结果完全相同，但不逐字符循环（附录 A1）。
+
+    把所有名字用 ``'.'`` 连成一个字符串 ``".emma.olivia."``：相邻两个名字共用中间那个 ``'.'``，
+    它既是前一个名字的结束符，又是后一个名字的起始符，所以这个字符串里相邻字符组成的二元组
+    恰好就是所有名字的二元组，一个不多一个不少。再把整个字符串变成字节张量，用一张
+    256 项的查找表一次换成编号：``xs`` 是去掉最后一个编号的序列，``ys`` 是去掉第一个的序列。
+
+    要求 ``stoi`` 的键都是单个 ASCII 字符（本书的字符表就是这样）。与 :func:`bigram_indices`
+    一样拒绝（``ValueError``）：空的 ``words``、``'.'`` 的编号不是 0、空名字、含 ``'.'`` 的名字、
+    ``stoi`` 里没有的字符。
+    """
+    if not words:
+        raise ValueError("bigram_indices_joined: words 为空，没有二元组可取")
+    if stoi.get(".") != 0:
+        raise ValueError("bigram_indices_joined: stoi 里 '.' 的编号必须是 0（用 build_vocab 建立字符表）")
+    lut = torch.full((256,), -1, dtype=torch.int64)  # 字节值 -> 编号；-1 表示不在字符表里
+    for ch, i in stoi.items():
+        if len(ch) != 1 or ord(ch) > 127:
+            raise ValueError(f"bigram_indices_joined: stoi 的键必须是单个 ASCII 字符，得到 {ch!r}")
+        lut[ord(ch)] = i
+    text = "." + ".".join(words) + "."
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"bigram_indices_joined: 字符 {text[e.start]!r} 不在 stoi 里") from None
+    codes = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()  # (len(text),)
+    ix = lut[codes]  # 一次查表，代替逐字符的 stoi[c]
+    if (ix < 0).any():
+        bad = chr(int(codes[(ix < 0).nonzero()[0, 0]]))
+        raise ValueError(f"bigram_indices_joined: 字符 {bad!r} 不在 stoi 里")
+    xs, ys = ix[:-1].clone(), ix[1:].clone()
+    # 与 bigram_indices 同样拒绝空名字（连接后出现 ".."）和含 '.' 的名字（'.' 比名字边界多）
+    if int((ix == 0).sum()) != len(words) + 1:
+        raise ValueError("bigram_indices_joined: 有名字含有 '.'，它被保留作起止符")
+    if ((xs == 0) & (ys == 0)).any():
+        raise ValueError("bigram_indices_joined: words 里有空字符串，空名字没有意义")
+    return xs, ys
+
+
+def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
+    """用计数矩阵算的平均负对数似然（附录 A1）：``-(N * log_softmax(W, 1)).sum() / N.sum()``。
+
+    第 7 章的损失 ``F.cross_entropy(W[xs], ys)`` 对每个二元组 (i, j) 加一次 ``-log softmax(W)[i, j]``；
+    同一个 (i, j) 出现 ``N[i, j]`` 次，加的是同一个数。所以按 27×27 个格子求和、每格乘以出现次数，
+    得到的是同一个损失（浮点舍入误差以内），梯度也相同，而每步只需 27×27 的计算，与数据量无关。
+    ``W`` 与 ``N`` 形状都是 ``(V, V)``；返回标量张量，可以对它 ``backward()``。
+    """
+    if W.dim() != 2 or W.shape != N.shape:
+        raise ValueError(f"count_loss: W 与 N 应是形状相同的二维张量，得到 {tuple(W.shape)} 和 {tuple(N.shape)}")
+    if (N < 0).any():
+        raise ValueError("count_loss: 计数不能为负")
+    total = N.sum()
+    if total == 0:
+        raise ValueError("count_loss: N 全为零，没有数据可以算损失")
+    N = N.to(W.dtype)
+    return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)
+
+
+def sample_names_batched(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
+    """并行采样 ``num`` 个名字（附录 A1）：所有名字同时前进，每一步只调用一次 ``torch.multinomial``。
+
+    和 :func:`sample_names` 一样，每个名字从编号 0 出发，下一个字符从当前字符那一行 ``P[ix]``
+    里抽，抽到 0 时结束。区别在于：每一步把所有还没结束的名字的当前行一起取出来，
+    ``P[ix]`` 的形状是 ``(仍在采样的名字数, V)``，一次调用就为每一行各抽一个字符。
+
+    因为每个名字仍然按同一个 ``P`` 逐字符抽样，生成的名字与 :func:`sample_names` **分布相同**
+    （首字母、长度、每个二元组的频率都一样）；但随机数的使用顺序不同，所以同一个种子
+    给出的**具体名字不同**。同一个种子、同一个 torch 版本下，本函数自身的结果是确定的。
+    返回的列表按名字编号排列，长度为 ``num``。
+    """
+    if P.dim() != 2 or P.shape[0] != P.shape[1]:
+        raise ValueError(f"sample_names_batched: P 应是方阵，得到形状 {tuple(P.shape)}")
+    if isinstance(num, bool) or not isinstance(num, int):
+        raise TypeError(f"sample_names_batched: num 应是整数，得到 {type(num).__name__}")
+    if num < 0:
+        raise ValueError(f"sample_names_batched: num 不能为负，得到 {num}")
+    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones(P.shape[0], dtype=P.dtype), atol=1e-4):
+        raise ValueError("sample_names_batched: P 的每一行应非负且和为 1（先用 normalize_rows 归一化）")
+    alive = torch.arange(num)  # 还没结束的名字的编号
+    ix = torch.zeros(num, dtype=torch.int64)  # 它们的当前字符，全部从 '.' 出发
+    columns = []  # 第 t 步：(alive, ix)，即哪些名字在第 t 个位置抽到了哪个字符
+    while alive.numel() > 0:
+        # (仍在采样的名字数, V) -> 每行抽一个 -> (仍在采样的名字数,)
+        ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).squeeze(1)
+        keep = ix != 0  # 抽到 0 的名字到此结束
+        alive, ix = alive[keep], ix[keep]
+        columns.append((alive.tolist(), ix.tolist()))
+    chars: list[list[str]] = [[] for _ in range(num)]
+    for names_t, ix_t in columns:
+        for n, i in zip(names_t, ix_t):
+            chars[n].append(itos[i])
+    return ["".join(c) for c in chars]
+
+
+# ---------------------------------------------------------------------------
 # 第 7、8 章：one-hot 神经网络的损失与训练
 # ---------------------------------------------------------------------------
 
