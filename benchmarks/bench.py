@@ -246,11 +246,11 @@ def sample_names_inverse_cdf(P: torch.Tensor, itos: dict[int, str], num: int, g:
         keep = ix != 0
         alive, ix = alive[keep], ix[keep]
         columns.append((alive.tolist(), ix.tolist()))
-    chars: list[list[str]] = [[] for _ in range(num)]
+    names = [""] * num
     for names_t, ix_t in columns:
         for n, i in zip(names_t, ix_t):
-            chars[n].append(itos[i])
-    return ["".join(c) for c in chars]
+            names[n] += itos[i]
+    return names
 
 
 def bench_sampling(P, itos, repeats, n_seq=1000, n_batch=20000) -> dict[str, float]:

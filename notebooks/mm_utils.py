@@ -418,11 +418,12 @@ def sample_names_batched(P: torch.Tensor, itos: dict[int, str], num: int, g: tor
         keep = ix != 0  # 抽到 0 的名字到此结束
         alive, ix = alive[keep], ix[keep]
         columns.append((alive.tolist(), ix.tolist()))
-    chars: list[list[str]] = [[] for _ in range(num)]
+    # 拼接字符串而不是给每个名字建一个字符列表：几万个小列表会触发 Python 的垃圾回收，耗时翻倍
+    names = [""] * num
     for names_t, ix_t in columns:
         for n, i in zip(names_t, ix_t):
-            chars[n].append(itos[i])
-    return ["".join(c) for c in chars]
+            names[n] += itos[i]
+    return names
 
 
 # ---------------------------------------------------------------------------
