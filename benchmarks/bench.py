@@ -125,11 +125,12 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
     xj, yj = mm_utils.bigram_indices_joined(words, stoi)
     assert torch.equal(xj, xs) and torch.equal(yj, ys)
 
-    t_dict, t_tens, t_cnt, t_idx, t_e2e, t_join, t_fast = measure(
+    t_dict, t_tens, t_cnt, t_bin, t_idx, t_e2e, t_join, t_fast = measure(
         [
             lambda: dict_loop(words),
             lambda: tensor_loop(words, stoi),
             lambda: mm_utils.count_bigrams(xs, ys),
+            lambda: torch.bincount(xs * 27 + ys, minlength=27 * 27),
             lambda: mm_utils.bigram_indices(words, stoi),
             lambda: mm_utils.count_bigrams(*mm_utils.bigram_indices(words, stoi)),
             lambda: mm_utils.bigram_indices_joined(words, stoi),
@@ -143,6 +144,7 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
             ("dict loop, from words (ch02)", *t_dict),
             ("tensor loop N[ix1, ix2] += 1, from words (ch03)", *t_tens),
             ("count_bigrams(xs, ys), xs/ys given", *t_cnt),
+            ("  its kernel alone: bincount(xs * 27 + ys)", *t_bin),
             ("  bigram_indices alone (Python loop)", *t_idx),
             ("bigram_indices + count_bigrams, from words", *t_e2e),
             ("  bigram_indices_joined alone (one lookup)", *t_join),
