@@ -170,9 +170,7 @@ def onehot_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Te
 
 
 def lookup_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """行查找 W[xs] + F.cross_entropy（若 mm_utils 已有第 7/8 章的 bigram_net_loss 就用它）。"""
-    if hasattr(mm_utils, "bigram_net_loss"):
-        return mm_utils.bigram_net_loss(W, xs, ys)
+    """行查找 W[xs] + F.cross_entropy：第 8 章讲的写法。"""
     return F.cross_entropy(W[xs], ys)
 
 
@@ -192,6 +190,7 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
     for f in (
         lambda W: onehot_loss(W, xs, ys),
         lambda W: lookup_loss(W, xs, ys),
+        lambda W: mm_utils.bigram_net_loss(W, xs, ys),
         lambda W: F.cross_entropy(F.embedding(xs, W), ys),
         lambda W: mm_utils.count_loss(W, N),
     ):
@@ -207,31 +206,32 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
         W = W0.clone().requires_grad_()
         return lambda: sgd_step(f, W, 1e-3)
 
-    t_oh, t_lk, t_em, t_cl = measure(
+    t_oh, t_lk, t_is, t_em, t_cl = measure(
         [
             make(lambda W: onehot_loss(W, xs, ys)),
             make(lambda W: lookup_loss(W, xs, ys)),
+            make(lambda W: mm_utils.bigram_net_loss(W, xs, ys)),
             make(lambda W: F.cross_entropy(F.embedding(xs, W), ys)),
             make(lambda W: mm_utils.count_loss(W, N)),
         ],
         repeats,
     )
-    which = "mm_utils.bigram_net_loss" if hasattr(mm_utils, "bigram_net_loss") else "inline"
     table(
         f"2. 训练一步（前向 + 反向 + 更新），全部 {xs.numel()} 个样本，{torch.get_num_threads()} 个线程",
         [
             ("one-hot @ W + manual softmax/NLL (ch07)", *t_oh),
-            (f"W[xs] + F.cross_entropy ({which})", *t_lk),
+            ("W[xs] + F.cross_entropy (ch08)", *t_lk),
+            ("W.index_select(0, xs) + F.cross_entropy (bigram_net_loss)", *t_is),
             ("F.embedding(xs, W) + F.cross_entropy", *t_em),
             ("count_loss(W, N): 27×27 work, same gradient", *t_cl),
         ],
         t_oh[0],
         "ratio = one-hot step / row.  All give the same loss and gradient (checked above).\n"
         "W[xs]'s backward adds 228146 rows into W.grad's 27 rows; with >1 thread PyTorch does it with\n"
-        "atomic adds that contend for the same 729 floats. F.embedding is the same lookup with a different\n"
-        "backward kernel. Compare with --threads 1.",
+        "atomic adds that contend for the same 729 floats. index_select and F.embedding are the same lookup\n"
+        "with different backward kernels (mm_utils.bigram_net_loss uses index_select). Compare with --threads 1.",
     )
-    return {"onehot": t_oh[0], "lookup": t_lk[0], "embedding": t_em[0], "count": t_cl[0]}
+    return {"onehot": t_oh[0], "lookup": t_lk[0], "index_select": t_is[0], "embedding": t_em[0], "count": t_cl[0]}
 
 
 # ---------------------------------------------------------------- 3. sampling
