@@ -70,14 +70,14 @@ def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise DataError(
             f"找不到数据文件 {dest}，从 {url} 下载也失败了（{e}）。\n"
-            f"请联网后重试，或手动下载 {NAMES_URL} 并保存为 {dest}"
+            f"请联网后重试，或手动下载\n  {NAMES_URL}\n并保存为 {dest}"
             f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt）。"
         ) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         raise DataError(
-            f"从 {url} 下载的内容校验失败：sha256 是 {digest}，应为 {sha256}。"
-            f"没有写入 {dest}。请检查网络或代理后重试，或手动下载 {NAMES_URL}。"
+            f"从 {url} 下载的内容校验失败：\n  sha256 是 {digest}\n  应为     {sha256}\n"
+            f"没有写入 {dest}。请检查网络或代理后重试，或手动下载\n  {NAMES_URL}"
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-", suffix=".part")
@@ -128,17 +128,17 @@ def load_words(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataError(f"{p} 不是 UTF-8 文本（第 {e.start} 字节）。请重新下载 {NAMES_URL}。") from None
+        raise DataError(f"{p} 不是 UTF-8 文本（第 {e.start} 字节）。请删除它后重新下载：\n  {NAMES_URL}") from None
     words = text.splitlines()
     while words and words[-1].strip() == "":
         words.pop()  # 末尾的空行（多一个换行符）不算名字
     if not words:
-        raise DataError(f"{p} 是空的。删除它后重新运行会自动下载，或手动下载 {NAMES_URL}。")
+        raise DataError(f"{p} 是空的。删除它后重新运行会自动下载，或手动下载：\n  {NAMES_URL}")
     for lineno, w in enumerate(words, start=1):
         if not w or not all("a" <= c <= "z" for c in w):
             raise DataError(
-                f"{p} 第 {lineno} 行是 {w!r}：每行必须是一个只含小写字母 a–z 的名字。"
-                f"请修正这一行，或删除文件后重新下载 {NAMES_URL}。"
+                f"{p} 第 {lineno} 行是 {w!r}：每行必须是一个只含小写字母 a–z 的名字。\n"
+                f"请修正这一行，或删除文件后重新下载：\n  {NAMES_URL}"
             )
     return words
 
