@@ -238,21 +238,8 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
 
 
 def sample_names_inverse_cdf(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
-    """仅供对照：批量采样，但每步用“均匀随机数 + 累积概率 + searchsorted”（逆变换采样）代替 multinomial。"""
-    cdf = P.cumsum(1)
-    cdf = cdf / cdf[:, -1:]  # 每行最后一个数恰好是 1.0，u < 1 总能找到位置
-    alive, ix, columns = torch.arange(num), torch.zeros(num, dtype=torch.int64), []
-    while alive.numel() > 0:
-        u = torch.rand(alive.numel(), 1, generator=g)
-        ix = torch.searchsorted(cdf[ix], u, right=True).squeeze(1)
-        keep = ix != 0
-        alive, ix = alive[keep], ix[keep]
-        columns.append((alive.tolist(), ix.tolist()))
-    names = [""] * num
-    for names_t, ix_t in columns:
-        for n, i in zip(names_t, ix_t):
-            names[n] += itos[i]
-    return names
+    """批量采样，每步用“均匀随机数 + 累积概率 + searchsorted”（逆变换采样）代替 multinomial。"""
+    return mm_utils.sample_names_batched(P, itos, num, g, inverse_cdf=True)
 
 
 def bench_sampling(P, itos, repeats, n_seq=1000, n_batch=20000) -> dict[str, float]:

@@ -35,11 +35,12 @@ def data(names_path):
     return words, stoi, itos, xs, ys, N, P
 
 
-@pytest.fixture(scope="module")
-def batched(data):
+@pytest.fixture(scope="module", params=[False, True], ids=["multinomial", "inverse_cdf"])
+def batched(data, request):
+    """Both ways of drawing a step (multinomial, inverse CDF) must give the same distribution."""
     itos, P = data[2], data[6]
     g = torch.Generator().manual_seed(SEED)
-    return mm_utils.sample_names_batched(P, itos, NUM, g)
+    return mm_utils.sample_names_batched(P, itos, NUM, g, inverse_cdf=request.param)
 
 
 def _within(freq: float, p: float, n: int, k: float = 5.0) -> bool:
@@ -131,11 +132,14 @@ def test_batched_is_deterministic_for_a_seed(data):
     assert a != c
 
 
-def test_batched_deterministic_chain_gives_exact_names():
-    # 0 -> 1 -> 2 -> 0：每个名字都必然是 "ab"，检验字符被放回了正确的名字、正确的位置
+@pytest.mark.parametrize("inverse_cdf", [False, True])
+def test_batched_deterministic_chain_gives_exact_names(inverse_cdf):
+    # 0 -> 1 -> 2 -> 0：每个名字都必然是 "ab"，检验字符被放回了正确的名字、正确的位置；
+    # 概率为 0 的字符（包括行首的 0）永远不会被抽到
     P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     itos = {0: ".", 1: "a", 2: "b"}
-    assert mm_utils.sample_names_batched(P, itos, 7, torch.Generator().manual_seed(0)) == ["ab"] * 7
+    g = torch.Generator().manual_seed(0)
+    assert mm_utils.sample_names_batched(P, itos, 7, g, inverse_cdf=inverse_cdf) == ["ab"] * 7
 
 
 def test_batched_num_zero_returns_empty_list(data):
