@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import http.server
 import os
 import shutil
-import threading
 import time
 from pathlib import Path
 
@@ -79,37 +77,6 @@ def test_first_code_cell_is_bootstrap(path: Path):
 # ---------------------------------------------------------------------------------------------
 
 
-class _RecordingServer:
-    """Serve ``directory`` on 127.0.0.1 from a thread; remember every requested path."""
-
-    def __init__(self, directory: Path):
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(directory), **kwargs)
-
-            def do_GET(self):  # noqa: N802 (http.server API)
-                outer.requests.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def _names_source() -> Path:
     """A verified copy of names.txt to serve (read only; the repo's data/names.txt is never written)."""
     for p in (ROOT / "data" / "names.txt", ROOT.parent / "shared" / "data" / "names.txt"):
@@ -130,18 +97,17 @@ def _colab_notebooks() -> list[Path]:
 
 
 @pytest.mark.parametrize("src", _colab_notebooks() or [None], ids=lambda p: p.stem if p else "none")
-def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch):
+def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch, http_server):
     from nbclient import NotebookClient
 
     assert src is not None, "no chapter notebook to run alone (01_data_loading / 04_sampling missing)"
     names = _names_source()
 
-    # what the HTTP server publishes: the repo's mm_utils.py and a copy of the data
-    served = tmp_path / "served"
-    (served / "notebooks").mkdir(parents=True)
-    (served / "data").mkdir()
-    shutil.copyfile(NOTEBOOKS / "mm_utils.py", served / "notebooks" / "mm_utils.py")
-    shutil.copyfile(names, served / "data" / "names.txt")
+    # what the HTTP server publishes: the repo's mm_utils.py (as on the raw URL) and a copy of the data
+    served = {
+        "/notebooks/mm_utils.py": (NOTEBOOKS / "mm_utils.py").read_bytes(),
+        "/data/names.txt": names.read_bytes(),
+    }
 
     # the "Colab" working directory: the notebook and nothing else
     work = tmp_path / "content"
@@ -150,7 +116,7 @@ def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch):
     nb = nbformat.read(work / src.name, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
 
-    with _RecordingServer(served) as srv:
+    with http_server(served) as srv:
         # the kernel inherits this environment
         monkeypatch.setenv("MM_BASE_URL", srv.url)
         monkeypatch.setenv("MM_NAMES_URL", f"{srv.url}/data/names.txt")
