@@ -125,24 +125,24 @@ def test_data_file_is_not_tracked():
 
 
 def test_nbval_fails_on_a_changed_output(tmp_path):
-    """The suite can fail: nbval with this project's config rejects a notebook whose stored output
-    differs from a fresh run, and accepts the same notebook with the right output."""
-    for name, stored in (("right.ipynb", "4"), ("tampered.ipynb", "5")):
-        nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell("2 + 2", execution_count=1)
-        cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": stored}, execution_count=1)]
-        nb.cells = [cell]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, tmp_path / name)
+    """The suite can fail: nbval with this project's config fails the cell whose stored output differs
+    from a fresh run and passes the cell whose stored output is right (one kernel, two cells)."""
+    nb = nbformat.v4.new_notebook()
+    for n, (source, stored) in enumerate((("2 + 2", "4"), ("3 + 3", "7")), start=1):  # right, then tampered
+        cell = nbformat.v4.new_code_cell(source, execution_count=n)
+        cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": stored}, execution_count=n)]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "check.ipynb")
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q", "-c", str(ROOT / "pytest.ini"),
-         "--rootdir", str(tmp_path), str(tmp_path / "right.ipynb"), str(tmp_path / "tampered.ipynb")],
+        [sys.executable, "-m", "pytest", "--nbval", "-n", "0", "-q", "-c", str(ROOT / "pytest.ini"),
+         "--rootdir", str(tmp_path), str(tmp_path / "check.ipynb")],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     out = res.stdout + res.stderr
     assert res.returncode == 1, out
     assert "1 failed, 1 passed" in out, out
-    assert "tampered.ipynb" in out.split("short test summary")[-1]
+    assert "check.ipynb::Cell 1" in out.split("short test summary")[-1], out  # the second cell (0-based 1)
 
 
 def test_ci_runs_exactly_the_readme_commands():
