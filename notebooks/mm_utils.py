@@ -248,20 +248,27 @@ def normalize_rows(N: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------
 
 
+def _check_sampling_args(fn: str, P: torch.Tensor, num: int) -> None:
+    """采样器的参数检查：``P`` 是每行和为 1 的非负浮点方阵，``num`` 是非负整数。"""
+    if P.dim() != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
+        raise ValueError(f"{fn}: P 应是非空方阵，得到形状 {tuple(P.shape)}")
+    if not P.is_floating_point():
+        raise ValueError(f"{fn}: P 应是浮点数概率矩阵，得到 {P.dtype}（计数请先用 normalize_rows 归一化）")
+    if isinstance(num, bool) or not isinstance(num, int):
+        raise TypeError(f"{fn}: num 应是整数，得到 {type(num).__name__}")
+    if num < 0:
+        raise ValueError(f"{fn}: num 不能为负，得到 {num}")
+    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones_like(P[:, 0]), atol=1e-4):
+        raise ValueError(f"{fn}: P 的元素应非负且每一行之和为 1（先用 normalize_rows 归一化）")
+
+
 def sample_names(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
     """从概率矩阵 ``P`` 逐字符采样 ``num`` 个名字（第 4 章）。
 
     从编号 0（``'.'``）出发，每步用 ``torch.multinomial`` 从当前行抽下一个字符，再次抽到 0 时结束。
     结果由生成器 ``g`` 决定：同一个种子、同一个 torch 版本给出同样的名字。
     """
-    if P.dim() != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise ValueError(f"sample_names: P 应是非空方阵，得到形状 {tuple(P.shape)}")
-    if not P.is_floating_point():
-        raise ValueError(f"sample_names: P 应是浮点数概率矩阵，得到 {P.dtype}（计数请先用 normalize_rows 归一化）")
-    if num < 0:
-        raise ValueError(f"sample_names: num 不能为负，得到 {num}")
-    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones_like(P[:, 0]), atol=1e-4):
-        raise ValueError("sample_names: P 的元素应非负且每一行之和为 1（先用 normalize_rows 归一化）")
+    _check_sampling_args("sample_names", P, num)
     names = []
     for _ in range(num):
         out = []
@@ -327,7 +334,7 @@ def split_words(
 # 这些函数与前面章节的函数结果相同（或分布相同），只是把 Python 循环换成少数几次张量运算。
 # ---------------------------------------------------------------------------
 
-__all__ += ["bigram_indices_joined", "count_loss", "sample_names_batched"]
+__all__ += ["bigram_indices_joined", "sample_names_batched"]
 
 
 def bigram_indices_joined(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -370,25 +377,6 @@ def bigram_indices_joined(words: list[str], stoi: dict[str, int]) -> tuple[torch
     return xs, ys
 
 
-def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
-    """用计数矩阵算的平均负对数似然（附录 A1）：``-(N * log_softmax(W, 1)).sum() / N.sum()``。
-
-    第 7 章的损失 ``F.cross_entropy(W[xs], ys)`` 对每个二元组 (i, j) 加一次 ``-log softmax(W)[i, j]``；
-    同一个 (i, j) 出现 ``N[i, j]`` 次，加的是同一个数。所以按 27×27 个格子求和、每格乘以出现次数，
-    得到的是同一个损失（浮点舍入误差以内），梯度也相同，而每步只需 27×27 的计算，与数据量无关。
-    ``W`` 与 ``N`` 形状都是 ``(V, V)``；返回标量张量，可以对它 ``backward()``。
-    """
-    if W.dim() != 2 or W.shape != N.shape:
-        raise ValueError(f"count_loss: W 与 N 应是形状相同的二维张量，得到 {tuple(W.shape)} 和 {tuple(N.shape)}")
-    if (N < 0).any():
-        raise ValueError("count_loss: 计数不能为负")
-    total = N.sum()
-    if total == 0:
-        raise ValueError("count_loss: N 全为零，没有数据可以算损失")
-    N = N.to(W.dtype)
-    return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)
-
-
 def sample_names_batched(
     P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator, *, inverse_cdf: bool = False
 ) -> list[str]:
@@ -407,14 +395,7 @@ def sample_names_batched(
     在当前行的累积概率里用 ``torch.searchsorted`` 找到第一个大于 ``u`` 的位置。分布不变，
     但每抽一个字符只需一个随机数（``multinomial`` 要 V 个），所以更快；具体名字又与前两种不同。
     """
-    if P.dim() != 2 or P.shape[0] != P.shape[1]:
-        raise ValueError(f"sample_names_batched: P 应是方阵，得到形状 {tuple(P.shape)}")
-    if isinstance(num, bool) or not isinstance(num, int):
-        raise TypeError(f"sample_names_batched: num 应是整数，得到 {type(num).__name__}")
-    if num < 0:
-        raise ValueError(f"sample_names_batched: num 不能为负，得到 {num}")
-    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones(P.shape[0], dtype=P.dtype), atol=1e-4):
-        raise ValueError("sample_names_batched: P 的每一行应非负且和为 1（先用 normalize_rows 归一化）")
+    _check_sampling_args("sample_names_batched", P, num)
     if inverse_cdf:
         cdf = P.cumsum(1)
         cdf = cdf / cdf[:, -1:]  # 每行最后一个数恰好是 1.0：u < 1 总能找到位置
@@ -443,7 +424,7 @@ def sample_names_batched(
 # 第 7、8 章：one-hot 神经网络的损失与训练
 # ---------------------------------------------------------------------------
 
-__all__ += ["bigram_net_loss", "train_bigram_net"]
+__all__ += ["bigram_net_loss", "count_loss", "train_bigram_net"]
 
 
 def _check_bigram_pairs(fn: str, xs: torch.Tensor, ys: torch.Tensor, vocab_size: int) -> None:
@@ -488,6 +469,26 @@ def bigram_net_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, reg: fl
     return torch.nn.functional.cross_entropy(logits, ys) + reg * (W**2).mean()
 
 
+def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
+    """合并相同样本后的平均负对数似然（第 7 章）：``-(N * log_softmax(W, 1)).sum() / N.sum()``。
+
+    逐样本的损失对每个二元组 (i, j) 加一次 ``-log softmax(W)[i, j]``；同一个 (i, j) 出现
+    ``N[i, j]`` 次，加的是同一个数。所以按 V×V 个格子求和、每格乘以出现次数，得到的是同一个损失
+    （浮点舍入误差以内），梯度也相同，而每步只需 V×V 的计算，与样本数无关（第 7 章的
+    ``grouped_loss``；附录 A1 比较它的速度）。``log_softmax`` 先减去每行最大值再取指数，不会溢出。
+    ``W`` 与 ``N`` 形状都是 ``(V, V)``；返回标量张量，可以对它 ``backward()``。
+    """
+    if W.dim() != 2 or W.shape != N.shape:
+        raise ValueError(f"count_loss: W 与 N 应是形状相同的二维张量，得到 {tuple(W.shape)} 和 {tuple(N.shape)}")
+    if (N < 0).any():
+        raise ValueError("count_loss: 计数不能为负")
+    total = N.sum()
+    if total == 0:
+        raise ValueError("count_loss: N 全为零，没有数据可以算损失")
+    N = N.to(W.dtype)
+    return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)
+
+
 def train_bigram_net(
     xs: torch.Tensor,
     ys: torch.Tensor,
@@ -506,10 +507,8 @@ def train_bigram_net(
     - 每一步就是第 7 章的四行：算损失、``W.grad = None``、``loss.backward()``、``W.data += -lr * W.grad``。
       ``losses[k]`` 是第 ``k`` 次更新**之前**的损失（含正则项），共 ``steps`` 个。
     - 损失按第 7 章的办法合并相同的样本：先数出 ``N = count_bigrams(xs, ys)``，每步算
-      ``-(N * log softmax(W)).sum() / N.sum() + reg * (W**2).mean()``。它与 :func:`bigram_net_loss`
-      的值和梯度相同（浮点舍入以内），但每步只有 V×V 的计算，与样本数无关。
-      ``log softmax`` 写成 ``z - log(sum(exp(z)))``，其中 ``z`` 是每行先减去该行最大值的 ``W``：
-      减去常数不改变 softmax，却保证 ``exp`` 不溢出、计数为 0 的格子不会出现 ``0 * log 0``。
+      ``count_loss(W, N) + reg * (W**2).mean()``。它与 :func:`bigram_net_loss` 的值和梯度相同
+      （浮点舍入以内），但每步只有 V×V 的计算，与样本数无关。
     - 返回的 ``W`` 不再需要梯度；最终损失请用 ``bigram_net_loss(W, xs, ys, reg)`` 另算。
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
@@ -528,13 +527,10 @@ def train_bigram_net(
         W = torch.zeros((vocab_size, vocab_size))
     _check_bigram_pairs("train_bigram_net", xs, ys, vocab_size)
     N = count_bigrams(xs, ys, vocab_size).to(W.dtype)  # (V, V)：每种 (输入, 标签) 出现的次数
-    num = N.sum()
     W.requires_grad_(True)
     losses: list[float] = []
     for _ in range(steps):
-        z = W - W.detach().amax(1, keepdim=True)  # 每行减去最大值，softmax 不变
-        log_probs = z - z.exp().sum(1, keepdim=True).log()  # (V, V) = log softmax(W)
-        loss = -(N * log_probs).sum() / num + reg * (W**2).mean()
+        loss = count_loss(W, N) + reg * (W**2).mean()
         losses.append(loss.item())
         W.grad = None
         loss.backward()

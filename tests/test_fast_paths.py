@@ -1,4 +1,4 @@
-"""附录 A1 的快速路径：bigram_indices_joined、count_loss、sample_names_batched。
+"""快速路径：bigram_indices_joined、sample_names_batched（附录 A1）与 count_loss（第 7 章的合并写法）。
 
 快速路径必须与它替代的慢路径给出相同的结果（编码、损失、梯度），或者相同的分布（采样）。
 

@@ -201,3 +201,9 @@ def test_integer_P_raises_value_error():
 def test_float64_P_accepted():
     P = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], dtype=torch.float64)
     assert mm_utils.sample_names(P, ITOS3, 2, torch.Generator().manual_seed(0)) == ["b", "b"]
+
+
+@pytest.mark.parametrize("num", [2.0, True])
+def test_sample_names_rejects_a_non_integer_num(num):
+    with pytest.raises(TypeError, match="num 应是整数"):
+        mm_utils.sample_names(torch.full((2, 2), 0.5), {0: ".", 1: "a"}, num, torch.Generator().manual_seed(0))
