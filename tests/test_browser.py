@@ -169,6 +169,11 @@ def _search(page, site, query):
 _PRESENT = [s for s in SEARCHES if s[1] in chapter_docs()]
 
 
+def test_every_search_case_has_its_chapter():
+    """The search cases cover every chapter; none may silently drop out of the parametrization."""
+    assert [doc for _, doc in SEARCHES] == chapter_docs()
+
+
 @pytest.mark.parametrize("query,doc", _PRESENT or [pytest.param(None, None, marks=pytest.mark.skip("no chapters"))])
 def test_spaceless_chinese_query_finds_its_chapter_first(page, site, query, doc):
     results = _search(page, site, query)
@@ -201,3 +206,4 @@ def test_screenshots(page, site):
     _search(page, site, "负对数似然")
     page.screenshot(path=str(ARTIFACTS / "search.png"))
     assert (ARTIFACTS / "chapter.png").stat().st_size > 10_000
+    assert (ARTIFACTS / "search.png").stat().st_size > 10_000

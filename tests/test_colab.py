@@ -51,8 +51,8 @@ def first_code_cell(path: Path):
 def test_raw_url_is_derived_from_config():
     url = raw_base_url()
     assert url.startswith("https://raw.githubusercontent.com/") and url.count("/") == 5, url
-    # the URL in the template is the only place a notebook names the repository
-    default = ast.parse(expected_bootstrap()).body[1].body[1].value.args[1].value
+    # the URL the committed notebooks really carry (parsed from the first one's bootstrap cell)
+    default = ast.parse(first_code_cell(ALL_NOTEBOOKS[0]).source).body[1].body[1].value.args[1].value
     assert default == url
 
 
@@ -93,7 +93,10 @@ def _colab_notebooks() -> list[Path]:
     wanted = os.environ.get("MM_COLAB_NOTEBOOK", "01_data_loading,04_sampling")
     if wanted == "all":
         return ALL_NOTEBOOKS
-    return [p for p in (NOTEBOOKS / f"{s.strip()}.ipynb" for s in wanted.split(",")) if p.exists()]
+    paths = [NOTEBOOKS / f"{s.strip()}.ipynb" for s in wanted.split(",")]
+    missing = [p.name for p in paths if not p.exists()]
+    assert not missing, f"MM_COLAB_NOTEBOOK names notebooks that do not exist: {missing}"
+    return paths
 
 
 @pytest.mark.parametrize("src", _colab_notebooks() or [None], ids=lambda p: p.stem if p else "none")
