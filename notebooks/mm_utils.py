@@ -536,3 +536,252 @@ def train_bigram_net(
         loss.backward()
         W.data += -lr * W.grad
     return W.detach(), losses
+
+
+# ---------------------------------------------------------------------------
+# 第 9 章：多层感知机（MLP）语言模型
+# 数据流： words → split_words → build_dataset (X, Y) → C[X]（嵌入）→ 各层 → logits
+# → F.cross_entropy → train_minibatch；evaluate_loss 在某个划分上评估，sample_model 采样。
+# ---------------------------------------------------------------------------
+
+__all__ += ["build_dataset", "evaluate_loss", "train_minibatch", "sample_model"]
+
+
+def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """上下文窗口数据集（第 9 章）：返回 ``X``（形状 ``(num, block_size)``）和 ``Y``（形状 ``(num,)``），都是 int64。
+
+    每个名字从 ``block_size`` 个 ``'.'`` 组成的上下文出发；每读一个字符，就记下一行
+    （当前上下文 → 这个字符），再把上下文左移一格、把这个字符接在末尾。名字的结尾 ``'.'``
+    也是一个标签，所以一个名字贡献 ``len(w) + 1`` 行：``emma`` 在 ``block_size=3`` 时给出
+    ``... → e``、``..e → m``、``.em → m``、``emm → a``、``mma → .``。
+    """
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"build_dataset: block_size 应是正整数，得到 {block_size!r}")
+    X: list[list[int]] = []
+    Y: list[int] = []
+    for w in words:
+        context = [0] * block_size
+        for ch in w + ".":
+            if ch not in stoi:
+                raise ValueError(f"build_dataset: 字符 {ch!r}（在 {w!r} 中）不在字符表 stoi 里")
+            ix = stoi[ch]
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]
+    return torch.tensor(X, dtype=torch.int64).view(-1, block_size), torch.tensor(Y, dtype=torch.int64)
+
+
+def evaluate_loss(forward, X: torch.Tensor, Y: torch.Tensor) -> float:
+    """模型在一个划分上的平均交叉熵损失（第 9 章），不记录梯度。
+
+    ``forward`` 把上下文 ``X``（``(num, block_size)``）映射成 logits（``(num, V)``）；
+    含批归一化的模型请先切换到推理模式（``training = False``），再把前向函数传进来。
+    """
+    with torch.no_grad():
+        return torch.nn.functional.cross_entropy(forward(X), Y).item()
+
+
+def train_minibatch(
+    loss_fn,
+    parameters: list[torch.Tensor],
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    lr,
+    g: torch.Generator,
+) -> list[float]:
+    """小批量梯度下降（第 9 章），返回每一步小批量上的损失 ``lossi``。
+
+    每一步：用 ``g`` 从 ``X`` 里随机取 ``batch_size`` 行，``loss = loss_fn(X[ix], Y[ix])``，
+    清零梯度、``loss.backward()``，再把每个参数沿梯度反方向走一步 ``p -= lr * p.grad``。
+    ``lr`` 可以是一个数，也可以是“步数 → 学习率”的函数（学习率衰减）。
+    ``parameters`` 里的张量必须 ``requires_grad=True``；它们被原地更新。
+    """
+    lossi: list[float] = []
+    for i in range(steps):
+        ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
+        loss = loss_fn(X[ix], Y[ix])
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        step_lr = lr(i) if callable(lr) else lr
+        with torch.no_grad():
+            for p in parameters:
+                p -= step_lr * p.grad
+        lossi.append(loss.item())
+    return lossi
+
+
+def sample_model(
+    forward,
+    itos: dict[int, str],
+    num: int,
+    g: torch.Generator,
+    block_size: int,
+    max_len: int = 50,
+) -> list[str]:
+    """从一个“上下文 → logits”的模型采样 ``num`` 个名字（第 9 章）。
+
+    上下文从 ``block_size`` 个 ``'.'`` 出发；每一步 ``forward`` 给出形状 ``(1, V)`` 的 logits，
+    softmax 之后用 ``torch.multinomial``（生成器 ``g``）抽下一个字符，抽到 ``'.'``（编号 0）时结束。
+    一个名字长到 ``max_len`` 个字符仍未结束时报错（模型几乎不给 ``'.'`` 概率，例如还没训练好）。
+    含批归一化的模型请先切换到推理模式。
+    """
+    names = []
+    with torch.no_grad():
+        for _ in range(num):
+            context = [0] * block_size
+            out = []
+            while True:
+                logits = forward(torch.tensor([context]))
+                probs = torch.softmax(logits, dim=1)
+                ix = torch.multinomial(probs, num_samples=1, generator=g).item()
+                if ix == 0:
+                    break
+                out.append(itos[ix])
+                if len(out) >= max_len:
+                    raise RuntimeError(
+                        f"sample_model: 名字长到 {max_len} 个字符还没有结束：模型很少采样到 '.'（编号 0）"
+                    )
+                context = context[1:] + [ix]
+            names.append("".join(out))
+    return names
+
+
+# ---------------------------------------------------------------------------
+# 第 10 章：层（模仿 torch.nn 的写法：__call__ 做前向，parameters() 列出参数，.out 保存输出）
+# ---------------------------------------------------------------------------
+
+__all__ += ["Linear", "BatchNorm1d", "Tanh"]
+
+
+class Linear:
+    """全连接层 ``x @ weight + bias``（第 10 章）。
+
+    权重按 Kaiming 的思路初始化为 ``randn(fan_in, fan_out) / sqrt(fan_in)``：输入的各分量方差为 1 时，
+    输出的方差也约为 1。后面接 tanh 时第 10 章再乘以增益 5/3（创建后 ``layer.weight *= 5/3``）。
+    """
+
+    def __init__(self, fan_in: int, fan_out: int, bias: bool = True, g: torch.Generator | None = None):
+        self.weight = torch.randn((fan_in, fan_out), generator=g) / fan_in**0.5
+        self.bias = torch.zeros(fan_out) if bias else None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.out = x @ self.weight
+        if self.bias is not None:
+            self.out = self.out + self.bias
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.weight] + ([] if self.bias is None else [self.bias])
+
+
+class BatchNorm1d:
+    """批归一化（第 10 章；三维输入见第 12 章）。
+
+    训练模式（``training = True``）用当前批次的均值和**有偏**方差（除以 n）标准化，再乘 ``gamma``、
+    加 ``beta``；同时按动量更新 ``running_mean`` 和 ``running_var``，后者用**无偏**方差（除以 n - 1）。
+    推理模式用 running 统计量。这两点都与 ``torch.nn.BatchNorm1d`` 相同。
+    输入是 ``(N, C)`` 时在第 0 维上求统计量；是 ``(N, L, C)`` 时在第 0、1 两维上求（第 12 章修正的问题）。
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-5, momentum: float = 0.1):
+        self.eps = eps
+        self.momentum = momentum
+        self.training = True
+        self.gamma = torch.ones(dim)
+        self.beta = torch.zeros(dim)
+        self.running_mean = torch.zeros(dim)
+        self.running_var = torch.ones(dim)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            dims = tuple(range(x.dim() - 1))  # (0,) 或 (0, 1)
+            xmean = x.mean(dims)
+            xvar = x.var(dims, unbiased=False)
+            with torch.no_grad():
+                n = x.numel() // x.shape[-1]
+                unbiased = xvar * n / (n - 1) if n > 1 else xvar
+                self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * xmean
+                self.running_var = (1 - self.momentum) * self.running_var + self.momentum * unbiased
+        else:
+            xmean, xvar = self.running_mean, self.running_var
+        xhat = (x - xmean) / torch.sqrt(xvar + self.eps)
+        self.out = self.gamma * xhat + self.beta
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.gamma, self.beta]
+
+
+class Tanh:
+    """逐元素的 tanh 激活（第 10 章）。没有参数。"""
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.out = torch.tanh(x)
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return []
+
+
+# ---------------------------------------------------------------------------
+# 第 12 章：WaveNet 式的层级模型用到的层
+# ---------------------------------------------------------------------------
+
+__all__ += ["Embedding", "FlattenConsecutive", "Sequential"]
+
+
+class Embedding:
+    """嵌入表（第 12 章）：``weight[IX]``，与 ``torch.nn.Embedding`` 相同；``weight`` 初始化为 ``randn``。"""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, g: torch.Generator | None = None):
+        self.weight = torch.randn((num_embeddings, embedding_dim), generator=g)
+
+    def __call__(self, IX: torch.Tensor) -> torch.Tensor:
+        self.out = self.weight[IX]
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.weight]
+
+
+class FlattenConsecutive:
+    """把相邻的 ``n`` 个位置的向量接成一个（第 12 章）：``(B, T, C) -> (B, T // n, C * n)``。
+
+    结果只剩一个位置时去掉这一维，得到 ``(B, C * n)``。只改变视图（``view``），不复制数据。
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        if T % self.n:
+            raise ValueError(f"FlattenConsecutive: 序列长度 {T} 不能被 {self.n} 整除")
+        x = x.view(B, T // self.n, C * self.n)
+        if x.shape[1] == 1:
+            x = x.squeeze(1)
+        self.out = x
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return []
+
+
+class Sequential:
+    """按顺序调用一串层（第 12 章）；``parameters()`` 把各层的参数连成一个列表。"""
+
+    def __init__(self, layers: list):
+        self.layers = layers
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        self.out = x
+        return self.out
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [p for layer in self.layers for p in layer.parameters()]
