@@ -424,7 +424,7 @@ def sample_names_batched(
 # 第 7、8 章：one-hot 神经网络的损失与训练
 # ---------------------------------------------------------------------------
 
-__all__ += ["bigram_net_loss", "count_loss", "train_bigram_net"]
+__all__ += ["bigram_net_loss", "train_bigram_net"]
 
 
 def _check_bigram_pairs(fn: str, xs: torch.Tensor, ys: torch.Tensor, vocab_size: int) -> None:
@@ -469,26 +469,6 @@ def bigram_net_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, reg: fl
     return torch.nn.functional.cross_entropy(logits, ys) + reg * (W**2).mean()
 
 
-def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
-    """合并相同样本后的平均负对数似然（第 7 章）：``-(N * log_softmax(W, 1)).sum() / N.sum()``。
-
-    逐样本的损失对每个二元组 (i, j) 加一次 ``-log softmax(W)[i, j]``；同一个 (i, j) 出现
-    ``N[i, j]`` 次，加的是同一个数。所以按 V×V 个格子求和、每格乘以出现次数，得到的是同一个损失
-    （浮点舍入误差以内），梯度也相同，而每步只需 V×V 的计算，与样本数无关（第 7 章的
-    ``grouped_loss``；附录 A1 比较它的速度）。``log_softmax`` 先减去每行最大值再取指数，不会溢出。
-    ``W`` 与 ``N`` 形状都是 ``(V, V)``；返回标量张量，可以对它 ``backward()``。
-    """
-    if W.dim() != 2 or W.shape != N.shape:
-        raise ValueError(f"count_loss: W 与 N 应是形状相同的二维张量，得到 {tuple(W.shape)} 和 {tuple(N.shape)}")
-    if (N < 0).any():
-        raise ValueError("count_loss: 计数不能为负")
-    total = N.sum()
-    if total == 0:
-        raise ValueError("count_loss: N 全为零，没有数据可以算损失")
-    N = N.to(W.dtype)
-    return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)
-
-
 def train_bigram_net(
     xs: torch.Tensor,
     ys: torch.Tensor,
@@ -500,15 +480,13 @@ def train_bigram_net(
     W: torch.Tensor | None = None,
     vocab_size: int = 27,
 ) -> tuple[torch.Tensor, list[float]]:
-    """用全批量梯度下降训练二元组神经网络，返回 ``(W, losses)``（第 7、8 章）。
+    """用全批量梯度下降在全部样本 ``(xs, ys)`` 上训练二元组神经网络，返回 ``(W, losses)``（第 7、8 章）。
 
     - 起点：给了 ``W`` 就从它的副本出发（不修改传入的张量，``vocab_size`` 取 ``W.shape[0]``）；
       否则给了 ``g`` 就用 ``torch.randn((V, V), generator=g)``；两者都没给就从全零（均匀模型）出发。
-    - 每一步就是第 7 章的四行：算损失、``W.grad = None``、``loss.backward()``、``W.data += -lr * W.grad``。
+    - 每一步就是第 7 章的四行：算损失 ``bigram_net_loss(W, xs, ys, reg)``（每个样本都参与）、
+      ``W.grad = None``、``loss.backward()``、``W.data += -lr * W.grad``。
       ``losses[k]`` 是第 ``k`` 次更新**之前**的损失（含正则项），共 ``steps`` 个。
-    - 损失按第 7 章的办法合并相同的样本：先数出 ``N = count_bigrams(xs, ys)``，每步算
-      ``count_loss(W, N) + reg * (W**2).mean()``。它与 :func:`bigram_net_loss` 的值和梯度相同
-      （浮点舍入以内），但每步只有 V×V 的计算，与样本数无关。
     - 返回的 ``W`` 不再需要梯度；最终损失请用 ``bigram_net_loss(W, xs, ys, reg)`` 另算。
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
@@ -526,11 +504,10 @@ def train_bigram_net(
     else:
         W = torch.zeros((vocab_size, vocab_size))
     _check_bigram_pairs("train_bigram_net", xs, ys, vocab_size)
-    N = count_bigrams(xs, ys, vocab_size).to(W.dtype)  # (V, V)：每种 (输入, 标签) 出现的次数
     W.requires_grad_(True)
     losses: list[float] = []
     for _ in range(steps):
-        loss = count_loss(W, N) + reg * (W**2).mean()
+        loss = bigram_net_loss(W, xs, ys, reg)
         losses.append(loss.item())
         W.grad = None
         loss.backward()
@@ -785,3 +762,30 @@ class Sequential:
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+
+# ---------------------------------------------------------------------------
+# 附录 A1 第 4 节：同一个梯度，由计数矩阵 N 算出
+# ---------------------------------------------------------------------------
+
+__all__ += ["count_loss"]
+
+
+def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
+    """由计数矩阵算出的平均负对数似然（附录 A1 第 4 节）：``-(N * log_softmax(W, 1)).sum() / N.sum()``。
+
+    逐样本的损失对每个二元组 (i, j) 加一次 ``-log softmax(W)[i, j]``；同一个 (i, j) 出现
+    ``N[i, j]`` 次，加的是同一个数。所以按 V×V 个格子求和、每格乘以出现次数，得到的是同一个损失
+    （浮点舍入误差以内），梯度也相同，而每步只需 V×V 的计算，与样本数无关（附录 A1 推导它、
+    核对它与 :func:`bigram_net_loss` 的梯度并比较速度）。``log_softmax`` 先减去每行最大值再取指数，不会溢出。
+    ``W`` 与 ``N`` 形状都是 ``(V, V)``；返回标量张量，可以对它 ``backward()``。
+    """
+    if W.dim() != 2 or W.shape != N.shape:
+        raise ValueError(f"count_loss: W 与 N 应是形状相同的二维张量，得到 {tuple(W.shape)} 和 {tuple(N.shape)}")
+    if (N < 0).any():
+        raise ValueError("count_loss: 计数不能为负")
+    total = N.sum()
+    if total == 0:
+        raise ValueError("count_loss: N 全为零，没有数据可以算损失")
+    N = N.to(W.dtype)
+    return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)

@@ -1,4 +1,4 @@
-"""第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（全批量梯度下降）。"""
+"""第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（在全部样本上的全批量梯度下降）。"""
 
 import math
 import sys
@@ -131,7 +131,7 @@ def test_history_starts_at_the_per_example_loss(small_corpus):
 
 
 def test_same_trajectory_as_per_example_gradient_descent(small_corpus):
-    """合并相同样本只是换了求和顺序：与逐样本的梯度下降走出同样的每一步。"""
+    """train_bigram_net 就是第 7 章 one-hot 写法的梯度下降：每一步的损失和最终的 W 都相同。"""
     xs, ys = small_corpus
     W0 = torch.randn((27, 27), generator=torch.Generator().manual_seed(6))
     W_lib, losses_lib = mm_utils.train_bigram_net(xs, ys, steps=10, lr=5.0, reg=0.01, W=W0)
