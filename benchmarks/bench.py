@@ -6,6 +6,7 @@
     python benchmarks/bench.py --suite    # 另外计时整个 `python -m pytest --nbval` 及每个文件的占比
     python benchmarks/bench.py --exact    # 收敛部分真的用第 7 章逐样本的写法跑到阈值（约 2–3 分钟）
     python benchmarks/bench.py --threads 1   # 单线程对照（默认用 torch 的默认线程数）
+    python benchmarks/bench.py --quick    # 几秒钟：前 1000 个名字、每项测一次、收敛只试 lr 50（tests/test_bench.py）
 
 这不是测试：它只打印表格，不判断通过与否。机器忙的时候（表头的 load average 接近或超过 CPU 数），
 多线程的运算会互相等待，时间和比值都会失真：请在空闲时运行，并对照 median 与 min 两列。
@@ -32,6 +33,9 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "notebooks"))
+sys.path.insert(0, str(ROOT / "tests"))
+from reference import one_hot_loss  # noqa: E402
+
 import mm_utils  # noqa: E402
 
 SEED = 2147483647
@@ -139,7 +143,7 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
         repeats,
     )
     table(
-        "1. 数二元组（32033 个名字，228146 个二元组）",
+        f"1. 数二元组（{len(words)} 个名字，{xs.numel()} 个二元组）",
         [
             ("dict loop, from words (ch02)", *t_dict),
             ("tensor loop N[ix1, ix2] += 1, from words (ch03)", *t_tens),
@@ -160,13 +164,7 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
 # ---------------------------------------------------------------- 2. one training step
 
 
-def onehot_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """第 7 章的 nll_loss：one-hot -> 矩阵乘法 -> 手写 softmax -> 平均负对数似然。"""
-    xenc = F.one_hot(xs, num_classes=27).float()  # (num, 27)
-    logits = xenc @ W  # (num, 27) @ (27, 27) -> (num, 27)
-    counts = logits.exp()
-    probs = counts / counts.sum(1, keepdim=True)
-    return -probs[torch.arange(xs.nelement()), ys].log().mean()
+onehot_loss = one_hot_loss  # 第 7 章的写法：one-hot -> 矩阵乘法 -> 手写 softmax -> 平均负对数似然（tests/reference.py）
 
 
 def lookup_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
@@ -353,7 +351,7 @@ def train_onehot_until(xs, ys, target: float, lr: float, max_steps: int) -> tupl
     return None, time.perf_counter() - t0
 
 
-def bench_convergence(xs, ys, N, P, step_times, exact: bool) -> None:
+def bench_convergence(xs, ys, N, P, step_times, exact: bool, lrs: list[float] | None = None) -> None:
     target = mm_utils.avg_nll(P, xs, ys)  # 计数模型（未平滑）的损失 = 这个损失函数的最小值
     print(f"\n## 5. 收敛：离计数模型的损失 {target:.4f} 还差多少（阈值 {THRESHOLD} nats），初始化同第 7 章")
     lossf_count = lambda W: mm_utils.count_loss(W, N)  # noqa: E731
@@ -365,7 +363,7 @@ def bench_convergence(xs, ys, N, P, step_times, exact: bool) -> None:
           f"after its budget of {CH07_STEPS} steps {at_budget:.4f} (gap {at_budget - target:+.4f})")
 
     print("\nsteps to |loss - count loss| < 0.005 (same lr grid for both; '-' = diverges or >5000 steps)")
-    lrs = [10, 25, 50, 75, 100, 150, 200]
+    lrs = lrs or [10, 25, 50, 75, 100, 150, 200]
     results = {}
     print(f"{'formulation':40}" + "".join(f"{'lr ' + str(lr):>9}" for lr in lrs))
     formulations = [("per example, count-weighted rows (ch07)", lossf_count),
@@ -413,27 +411,33 @@ def main() -> None:
     ap.add_argument("--suite", action="store_true", help="另外计时整个 pytest --nbval 套件（慢）")
     ap.add_argument("--exact", action="store_true", help="收敛部分真的用第 7 章 one-hot 写法跑到阈值（慢）")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads；默认 0 = 不改（torch 的默认值）")
+    ap.add_argument("--quick", action="store_true", help="几秒钟的冒烟运行：前 1000 个名字，每项测一次")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.quick:
+        args.repeats = 1
 
     print("# makemore-zh benchmark")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, python {platform.python_version()}, "
           f"{platform.machine()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     words = mm_utils.load_words()
-    stoi, itos = mm_utils.build_vocab(words)
+    stoi, itos = mm_utils.build_vocab(words)  # 全部名字的字符表：子集里也是 27 个字符
+    if args.quick:
+        words = words[:1000]
+        print(f"--quick: first {len(words)} names, 1 repeat: the figures only show that every section runs")
     xs, ys = mm_utils.bigram_indices(words, stoi)
     N = mm_utils.count_bigrams(xs, ys)
     P = mm_utils.normalize_rows(N)
 
     bench_counting(words, stoi, xs, ys, N, args.repeats)
     step_times = bench_step(xs, ys, N, args.repeats)
-    bench_sampling(P, itos, args.repeats)
+    bench_sampling(P, itos, args.repeats, *((50, 500) if args.quick else ()))
     if args.suite:
         bench_suite()
     else:
         print("\n## 4. 测试套件：跳过（加 --suite 运行）")
-    bench_convergence(xs, ys, N, P, step_times, args.exact)
+    bench_convergence(xs, ys, N, P, step_times, args.exact, [50] if args.quick else None)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,16 @@
 这里只放各章已经在正文里一步步推导过的代码；每个函数的文档字符串写明它出自哪一章。
 函数只依赖传入的参数（没有模块级的可变状态），方便后面的章节直接 ``import mm_utils`` 复用。
 
-数据流： names.txt → load_words → build_vocab → bigram_indices (xs, ys) → count_bigrams (N)
-→ normalize_rows (P) → sample_names / avg_nll。
+模块按章节顺序排列（附录 A1 的快速路径在最后）。约定：编号张量（``xs``、``ys``、``X``、``Y``）都是 int64，
+即 ``torch.tensor`` 从 Python 整数得到、张量索引需要的类型；计数矩阵 ``N`` 是 int32，概率矩阵 ``P`` 是 float32。
+
+数据流（第一部分）： names.txt → load_words → build_vocab (stoi, itos) → bigram_indices (xs, ys)
+→ count_bigrams (N) → normalize_rows (P) → sample_names / avg_nll；
+split_words 划分训练/开发/测试集；网络：(xs, ys) → bigram_net_loss → train_bigram_net (W)。
+附录 A1 的快速路径：bigram_indices_joined、sample_names_batched，以及由计数 N 算同一个损失的 count_loss。
+数据流（第二部分）： words → split_words → build_dataset (X, Y) → 模型（Embedding、Linear、BatchNorm1d、Tanh、
+FlattenConsecutive、Sequential）→ logits → F.cross_entropy → train_minibatch；evaluate_loss 在开发集/测试集上
+评估，sample_model 采样。
 """
 
 from __future__ import annotations
@@ -14,11 +22,13 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 __all__ = [
+    "NAMES_URLS",
     "NAMES_URL",
     "NAMES_SHA256",
     "DataError",
@@ -38,11 +48,16 @@ __all__ = [
 # 第 1 章：数据加载
 # ---------------------------------------------------------------------------
 
-#: names.txt 的规范下载地址与校验和（见 data/README.md）。
-NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
+#: names.txt 的下载地址（按顺序尝试）与校验和（见 data/README.md）。每个地址下载到的内容都要通过同一个
+#: sha256 校验。第一个是规范地址；jsDelivr 是 GitHub 文件的 CDN 镜像，在 raw.githubusercontent.com 连不上时常常能用。
+NAMES_URLS = (
+    "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",
+    "https://cdn.jsdelivr.net/gh/karpathy/makemore@master/names.txt",
+)
+NAMES_URL = NAMES_URLS[0]
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 
-#: 环境变量：覆盖数据文件路径 / 下载地址（测试与 Colab 引导单元会用到）。
+#: 环境变量：覆盖数据文件路径 / 下载地址（多个地址用逗号分隔；测试与 Colab 引导单元会用到）。
 ENV_PATH = "MM_NAMES_PATH"
 ENV_URL = "MM_NAMES_URL"
 
@@ -62,59 +77,68 @@ def default_names_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
 
-def _download(url: str, dest: Path, sha256: str, timeout: float) -> None:
-    """下载 ``url`` 到 ``dest``：先写临时文件、校验 sha256，通过后才原子地改名。"""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            data = resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        raise DataError(
-            f"找不到数据文件 {dest}，从 {url} 下载也失败了（{e}）。\n"
-            f"请联网后重试，或手动下载\n  {NAMES_URL}\n并保存为 {dest}"
-            f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt）。"
-        ) from None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise DataError(
-            f"从 {url} 下载的内容校验失败：\n  sha256 是 {digest}\n  应为     {sha256}\n"
-            f"没有写入 {dest}。请检查网络或代理后重试，或手动下载\n  {NAMES_URL}"
-        )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)  # 同一目录内改名是原子的：要么是完整文件，要么没有文件
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _download(urls: list[str], dest: Path, sha256: str, timeout: float) -> None:
+    """依次尝试 ``urls``，把第一个通过 sha256 校验的内容原子地写到 ``dest``；全部失败时报错并列出原因。"""
+    tried = []
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                data = resp.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:  # 连不上、HTTP 错误、超时、地址写错
+            reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", e)
+            tried.append(f"  {url}\n    {reason}")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha256:
+            tried.append(f"  {url}\n    内容校验失败：sha256 是 {digest}，应为 {sha256}")
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, dest)  # 同一目录内改名是原子的：要么是完整文件，要么没有文件
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return
+    raise DataError(
+        f"找不到数据文件 {dest}，下载也失败了，没有写入任何文件。试过的地址（每个最多等 {timeout:g} 秒）：\n"
+        + "\n".join(tried)
+        + f"\n请联网后重试；或用浏览器手动下载\n  {NAMES_URL}\n保存为 {dest}"
+        f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt，或用 {ENV_URL} 指定别的镜像，多个用逗号分隔）。"
+    )
 
 
 def names_file(
     path: str | os.PathLike | None = None,
     *,
-    url: str | None = None,
+    urls: str | Sequence[str] | None = None,
     sha256: str = NAMES_SHA256,
-    timeout: float = 30.0,
+    timeout: float = 15.0,
 ) -> Path:
     """返回数据文件的路径，保证它存在（第 1 章）。
 
-    ``path`` 缺省时用 :func:`default_names_path`；文件不存在就从 ``url``
-    （缺省为 ``$MM_NAMES_URL`` 或 :data:`NAMES_URL`）下载一次，校验 sha256 后原子写入。
-    已经存在的文件不重新校验（可能是你手动放进去的），只由 :func:`load_words` 检查格式。
+    ``path`` 缺省时用 :func:`default_names_path`；文件不存在就依次尝试 ``urls``（一个地址、逗号分隔的
+    多个地址或地址列表；缺省为 ``$MM_NAMES_URL``，再缺省为 :data:`NAMES_URLS`）下载一次，
+    校验 sha256 后原子写入；每个地址最多等 ``timeout`` 秒。已经存在的文件不重新校验（可能是你手动
+    放进去的），只由 :func:`load_words` 检查格式。
     """
     p = Path(path) if path is not None else default_names_path()
     if not p.exists():
-        _download(url or os.environ.get(ENV_URL) or NAMES_URL, p, sha256, timeout)
+        urls = urls or os.environ.get(ENV_URL) or NAMES_URLS
+        if isinstance(urls, str):
+            urls = [u.strip() for u in urls.split(",") if u.strip()]
+        _download(list(urls), p, sha256, timeout)
     return p
 
 
 def load_words(
     path: str | os.PathLike | None = None,
     *,
-    url: str | None = None,
+    urls: str | Sequence[str] | None = None,
     sha256: str = NAMES_SHA256,
-    timeout: float = 30.0,
+    timeout: float = 15.0,
 ) -> list[str]:
     """读取 names.txt，返回名字列表（第 1 章）。
 
@@ -123,7 +147,7 @@ def load_words(
       末尾的空行被去掉。
     - 拒绝：空文件、文件中间的空行、含 a–z 以外字符的行（错误消息写明行号）。
     """
-    p = names_file(path, url=url, sha256=sha256, timeout=timeout)
+    p = names_file(path, urls=urls, sha256=sha256, timeout=timeout)
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -154,8 +178,6 @@ def build_vocab(words: list[str]) -> tuple[dict[str, int], dict[int, str]]:
     返回 ``(stoi, itos)``：字符 → 编号，编号 → 字符，两者互为反函数。
     ``'.'`` 同时充当起始符和结束符，所以名字里不能出现它。
     """
-    if not words:
-        raise ValueError("build_vocab: words 为空，无法建立字符表")
     chars = sorted(set("".join(words)))
     if "." in chars:
         bad = next(w for w in words if "." in w)
@@ -172,17 +194,11 @@ def bigram_indices(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor
     每个名字前后各加一个 ``'.'``（编号 0）：``emma`` → ``.e em mm ma a.``，共 ``len(w) + 1`` 个二元组；
     ``xs[k]`` 是第 k 个二元组的第一个字符，``ys[k]`` 是第二个。
     """
-    if not words:
-        raise ValueError("bigram_indices: words 为空，没有二元组可取")
     if stoi.get(".") != 0:
         raise ValueError("bigram_indices: stoi 里 '.' 的编号必须是 0（用 build_vocab 建立字符表）")
     xs: list[int] = []
     ys: list[int] = []
     for w in words:
-        if not w:
-            raise ValueError("bigram_indices: words 里有空字符串，空名字没有意义")
-        if "." in w:
-            raise ValueError(f"bigram_indices: 名字 {w!r} 含有 '.'，它被保留作起止符")
         try:
             ix = [0] + [stoi[c] for c in w] + [0]
         except KeyError as e:
@@ -197,23 +213,61 @@ def count_bigrams(xs: torch.Tensor, ys: torch.Tensor, vocab_size: int = 27) -> t
 
     把每对 (i, j) 编成一个数 ``i * V + j``（0 ≤ j < V，所以一一对应），用一次 ``torch.bincount``
     数完，再还原成 V×V。结果与逐个 ``N[ix1, ix2] += 1`` 的循环完全相同。
-    （``N[xs, ys] += 1`` 不行：重复的 (i, j) 只会加一次。）
+    （``N[xs, ys] += 1`` 不行：重复的 (i, j) 只会加一次。）``xs``、``ys`` 是同样长度的非空 int64 编号。
     """
-    if vocab_size < 1:
-        raise ValueError(f"count_bigrams: vocab_size 必须是正整数，得到 {vocab_size}")
-    if xs.dim() != 1 or xs.shape != ys.shape:
-        raise ValueError(
-            f"count_bigrams: xs 与 ys 应是同样长度的一维张量，得到形状 {tuple(xs.shape)} 和 {tuple(ys.shape)}"
-        )
-    if xs.dtype.is_floating_point or ys.dtype.is_floating_point or torch.bool in (xs.dtype, ys.dtype):
-        raise ValueError(f"count_bigrams: xs 与 ys 应是整数编号，得到 dtype {xs.dtype} 和 {ys.dtype}")
-    if xs.numel():
-        (xlo, xhi), (ylo, yhi) = torch.aminmax(xs), torch.aminmax(ys)  # 两次遍历而不是四次
-        lo, hi = min(xlo.item(), ylo.item()), max(xhi.item(), yhi.item())
-        if lo < 0 or hi >= vocab_size:
-            raise ValueError(f"count_bigrams: 编号必须在 0..{vocab_size - 1} 之间，得到的范围是 {lo}..{hi}")
-    flat = torch.bincount(xs.long() * vocab_size + ys.long(), minlength=vocab_size * vocab_size)
+    if xs.shape != ys.shape:
+        raise ValueError(f"count_bigrams: xs 与 ys 应是同样长度，得到形状 {tuple(xs.shape)} 和 {tuple(ys.shape)}")
+    # 越界的编号会被 i * V + j 悄悄数进别的格子（例如 (0, 27) 变成 (1, 0)），所以必须先查范围
+    (xlo, xhi), (ylo, yhi) = torch.aminmax(xs), torch.aminmax(ys)  # 两次遍历而不是四次
+    lo, hi = min(xlo.item(), ylo.item()), max(xhi.item(), yhi.item())
+    if lo < 0 or hi >= vocab_size:
+        raise ValueError(f"count_bigrams: 编号必须在 0..{vocab_size - 1} 之间，得到的范围是 {lo}..{hi}")
+    flat = torch.bincount(xs * vocab_size + ys, minlength=vocab_size * vocab_size)
     return flat.view(vocab_size, vocab_size).to(torch.int32)
+
+
+# ---------------------------------------------------------------------------
+# 第 4 章：采样
+# ---------------------------------------------------------------------------
+
+
+def _check_sampling_args(fn: str, P: torch.Tensor) -> None:
+    """采样器唯一的参数检查：``P`` 的每一行是一个概率分布（第 5 章的 keepdim 错误会让列和为 1）。"""
+    if (P < 0).any() or not torch.allclose(P.sum(1).double(), torch.ones(P.shape[0], dtype=torch.float64), atol=1e-4):
+        raise ValueError(f"{fn}: P 的元素应非负且每一行之和为 1（先用 normalize_rows 归一化）")
+
+
+def _name_too_long(fn: str, max_len: int) -> RuntimeError:
+    return RuntimeError(
+        f"{fn}: 名字长到 {max_len} 个字符还没有结束：从某些字符出发很难（或不可能）再采样到 '.'（编号 0），"
+        "请检查 P 里通向 '.' 的那一列（P[:, 0]）"
+    )
+
+
+def sample_names(
+    P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator, max_len: int = 1000
+) -> list[str]:
+    """从概率矩阵 ``P`` 逐字符采样 ``num`` 个名字（第 4 章）。
+
+    从编号 0（``'.'``）出发，每步用 ``torch.multinomial`` 从当前行抽下一个字符，再次抽到 0 时结束。
+    结果由生成器 ``g`` 决定：同一个种子、同一个 torch 版本给出同样的名字。
+    一个名字长到 ``max_len`` 个字符仍未结束时报 ``RuntimeError``（``P`` 里到不了 ``'.'`` 时循环不会自己停）。
+    上限 1000 很宽：连第 4 章的均匀模型（每步以 1/27 结束）名字长到 1000 的概率也只有 (26/27)^1000 ≈ 5e-17。
+    """
+    _check_sampling_args("sample_names", P)
+    names = []
+    for _ in range(num):
+        out = []
+        ix = 0
+        while True:
+            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
+            if ix == 0:
+                break
+            out.append(itos[ix])
+            if len(out) >= max_len:
+                raise _name_too_long("sample_names", max_len)
+        names.append("".join(out))
+    return names
 
 
 # ---------------------------------------------------------------------------
@@ -227,13 +281,6 @@ def normalize_rows(N: torch.Tensor) -> torch.Tensor:
     关键是 ``keepdim=True``：行和的形状是 ``(V, 1)``，广播时沿列复制，逐行相除。
     返回新张量，不修改 ``N``。全零的行无法归一化，会报错（先做平滑，见第 6 章）。
     """
-    if N.dim() != 2:
-        raise ValueError(f"normalize_rows: 需要二维计数矩阵，得到形状 {tuple(N.shape)}")
-    if N.is_floating_point() and not torch.isfinite(N).all():
-        raise ValueError("normalize_rows: 计数里有 nan 或 inf")
-    if (N < 0).any():
-        bad = (N < 0).any(1).nonzero().flatten().tolist()
-        raise ValueError(f"normalize_rows: 计数不能为负（第 {bad} 行有负数）")
     P = N.to(torch.float32, copy=True)  # 新张量：即使 N 已是浮点数，也不会被下面的原地除法改动
     row_sums = P.sum(1, keepdim=True)  # (V, 1)
     if (row_sums == 0).any():
@@ -241,45 +288,6 @@ def normalize_rows(N: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"normalize_rows: 第 {bad} 行全为零，无法归一化（可以先加伪计数平滑）")
     P /= row_sums  # (V, V) / (V, 1) -> (V, V)，原地除，不再多分配一个 V×V 张量
     return P
-
-
-# ---------------------------------------------------------------------------
-# 第 4 章：采样
-# ---------------------------------------------------------------------------
-
-
-def _check_sampling_args(fn: str, P: torch.Tensor, num: int) -> None:
-    """采样器的参数检查：``P`` 是每行和为 1 的非负浮点方阵，``num`` 是非负整数。"""
-    if P.dim() != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise ValueError(f"{fn}: P 应是非空方阵，得到形状 {tuple(P.shape)}")
-    if not P.is_floating_point():
-        raise ValueError(f"{fn}: P 应是浮点数概率矩阵，得到 {P.dtype}（计数请先用 normalize_rows 归一化）")
-    if isinstance(num, bool) or not isinstance(num, int):
-        raise TypeError(f"{fn}: num 应是整数，得到 {type(num).__name__}")
-    if num < 0:
-        raise ValueError(f"{fn}: num 不能为负，得到 {num}")
-    if (P < 0).any() or not torch.allclose(P.sum(1), torch.ones_like(P[:, 0]), atol=1e-4):
-        raise ValueError(f"{fn}: P 的元素应非负且每一行之和为 1（先用 normalize_rows 归一化）")
-
-
-def sample_names(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
-    """从概率矩阵 ``P`` 逐字符采样 ``num`` 个名字（第 4 章）。
-
-    从编号 0（``'.'``）出发，每步用 ``torch.multinomial`` 从当前行抽下一个字符，再次抽到 0 时结束。
-    结果由生成器 ``g`` 决定：同一个种子、同一个 torch 版本给出同样的名字。
-    """
-    _check_sampling_args("sample_names", P, num)
-    names = []
-    for _ in range(num):
-        out = []
-        ix = 0
-        while True:
-            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).item()
-            if ix == 0:
-                break
-            out.append(itos[ix])
-        names.append("".join(out))
-    return names
 
 
 # ---------------------------------------------------------------------------
@@ -293,131 +301,24 @@ def avg_nll(P: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
     ``P[xs, ys]`` 一次取出每个二元组的概率（形状 ``(num,)``），取对数、求平均、取负号。
     概率为 0 的二元组给出 ``inf``——这正是第 6 章要用平滑解决的问题。
     """
-    if P.dim() != 2:
-        raise ValueError(f"avg_nll: P 应是二维概率矩阵，得到形状 {tuple(P.shape)}")
-    if xs.shape != ys.shape or xs.dim() != 1 or xs.numel() == 0:
-        raise ValueError(
-            f"avg_nll: xs 与 ys 应是同样长度的非空一维张量，得到 {tuple(xs.shape)} 和 {tuple(ys.shape)}"
-        )
     return -P[xs, ys].log().mean().item()
 
 
-def split_words(
-    words: list[str],
-    g: torch.Generator,
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-) -> tuple[list[str], list[str], list[str]]:
-    """把名字随机分成训练集、开发集、测试集（第 6 章练习）。
+def split_words(words: list[str], g: torch.Generator) -> tuple[list[str], list[str], list[str]]:
+    """把名字随机分成训练集、开发集、测试集，80% / 10% / 10%（第 6 章练习）。
 
-    用 ``torch.randperm(len(words), generator=g)`` 打乱顺序，前 ``int(f0 * n)`` 个做训练集，
-    到 ``int((f0 + f1) * n)`` 为止做开发集，其余做测试集。三份互不重叠、合起来正好是 ``words``；
-    同一个种子给出同样的划分。不修改 ``words``。
+    用 ``torch.randperm(len(words), generator=g)`` 打乱顺序，前 ``int(0.8 * n)`` 个做训练集，
+    到 ``int(0.9 * n)`` 为止做开发集，其余做测试集（这里用整数运算算这两个数，免得浮点误差少算一个）。
+    三份互不重叠、合起来正好是 ``words``；同一个种子给出同样的划分。不修改 ``words``。
     """
-    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
-        raise ValueError(f"split_words: fractions 应是三个非负数且和为 1，得到 {fractions}")
-    if not words:
-        raise ValueError("split_words: words 为空")
     n = len(words)
-    # 向下取整；+1e-9 抵消浮点误差（例如 (0.7 + 0.2) * 10 = 8.999…，应得 9）
-    n1 = int(fractions[0] * n + 1e-9)
-    n2 = int((fractions[0] + fractions[1]) * n + 1e-9)
+    n1, n2 = n * 8 // 10, n * 9 // 10
     perm = torch.randperm(n, generator=g).tolist()
     return (
         [words[i] for i in perm[:n1]],
         [words[i] for i in perm[n1:n2]],
         [words[i] for i in perm[n2:]],
     )
-
-
-# ---------------------------------------------------------------------------
-# 附录：快速路径（附录 A1：向量化与性能）
-# 这些函数与前面章节的函数结果相同（或分布相同），只是把 Python 循环换成少数几次张量运算。
-# ---------------------------------------------------------------------------
-
-__all__ += ["bigram_indices_joined", "sample_names_batched"]
-
-
-def bigram_indices_joined(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """与 :func:`bigram_indices` 结果完全相同，但不逐字符循环（附录 A1）。
-
-    把所有名字用 ``'.'`` 连成一个字符串 ``".emma.olivia."``：相邻两个名字共用中间那个 ``'.'``，
-    它既是前一个名字的结束符，又是后一个名字的起始符，所以这个字符串里相邻字符组成的二元组
-    恰好就是所有名字的二元组，一个不多一个不少。再把整个字符串变成字节张量，用一张
-    256 项的查找表一次换成编号：``xs`` 是去掉最后一个编号的序列，``ys`` 是去掉第一个的序列。
-
-    要求 ``stoi`` 的键都是单个 ASCII 字符（本书的字符表就是这样）。与 :func:`bigram_indices`
-    一样拒绝（``ValueError``）：空的 ``words``、``'.'`` 的编号不是 0、空名字、含 ``'.'`` 的名字、
-    ``stoi`` 里没有的字符。
-    """
-    if not words:
-        raise ValueError("bigram_indices_joined: words 为空，没有二元组可取")
-    if stoi.get(".") != 0:
-        raise ValueError("bigram_indices_joined: stoi 里 '.' 的编号必须是 0（用 build_vocab 建立字符表）")
-    lut = torch.full((256,), -1, dtype=torch.int64)  # 字节值 -> 编号；-1 表示不在字符表里
-    for ch, i in stoi.items():
-        if len(ch) != 1 or ord(ch) > 127:
-            raise ValueError(f"bigram_indices_joined: stoi 的键必须是单个 ASCII 字符，得到 {ch!r}")
-        lut[ord(ch)] = i
-    text = "." + ".".join(words) + "."
-    try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError as e:
-        raise ValueError(f"bigram_indices_joined: 字符 {text[e.start]!r} 不在 stoi 里") from None
-    codes = torch.frombuffer(bytearray(raw), dtype=torch.uint8).long()  # (len(text),)
-    ix = lut[codes]  # 一次查表，代替逐字符的 stoi[c]
-    if (ix < 0).any():
-        bad = chr(int(codes[(ix < 0).nonzero()[0, 0]]))
-        raise ValueError(f"bigram_indices_joined: 字符 {bad!r} 不在 stoi 里")
-    xs, ys = ix[:-1].clone(), ix[1:].clone()
-    # 与 bigram_indices 同样拒绝空名字（连接后出现 ".."）和含 '.' 的名字（'.' 比名字边界多）
-    if int((ix == 0).sum()) != len(words) + 1:
-        raise ValueError("bigram_indices_joined: 有名字含有 '.'，它被保留作起止符")
-    if ((xs == 0) & (ys == 0)).any():
-        raise ValueError("bigram_indices_joined: words 里有空字符串，空名字没有意义")
-    return xs, ys
-
-
-def sample_names_batched(
-    P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator, *, inverse_cdf: bool = False
-) -> list[str]:
-    """并行采样 ``num`` 个名字（附录 A1）：所有名字同时前进，每一步只调用一次 ``torch.multinomial``。
-
-    和 :func:`sample_names` 一样，每个名字从编号 0 出发，下一个字符从当前字符那一行 ``P[ix]``
-    里抽，抽到 0 时结束。区别在于：每一步把所有还没结束的名字的当前行一起取出来，
-    ``P[ix]`` 的形状是 ``(仍在采样的名字数, V)``，一次调用就为每一行各抽一个字符。
-
-    因为每个名字仍然按同一个 ``P`` 逐字符抽样，生成的名字与 :func:`sample_names` **分布相同**
-    （首字母、长度、每个二元组的频率都一样）；但随机数的使用顺序不同，所以同一个种子
-    给出的**具体名字不同**。同一个种子、同一个 torch 版本下，本函数自身的结果是确定的。
-    返回的列表按名字编号排列，长度为 ``num``。
-
-    ``inverse_cdf=True`` 时每一步改用逆变换采样（附录 A1 练习 1）：每个名字只取一个均匀随机数 ``u``，
-    在当前行的累积概率里用 ``torch.searchsorted`` 找到第一个大于 ``u`` 的位置。分布不变，
-    但每抽一个字符只需一个随机数（``multinomial`` 要 V 个），所以更快；具体名字又与前两种不同。
-    """
-    _check_sampling_args("sample_names_batched", P, num)
-    if inverse_cdf:
-        cdf = P.cumsum(1)
-        cdf = cdf / cdf[:, -1:]  # 每行最后一个数恰好是 1.0：u < 1 总能找到位置
-    alive = torch.arange(num)  # 还没结束的名字的编号
-    ix = torch.zeros(num, dtype=torch.int64)  # 它们的当前字符，全部从 '.' 出发
-    columns = []  # 第 t 步：(alive, ix)，即哪些名字在第 t 个位置抽到了哪个字符
-    while alive.numel() > 0:
-        # (仍在采样的名字数, V) -> 每行抽一个 -> (仍在采样的名字数,)
-        if inverse_cdf:
-            u = torch.rand(alive.numel(), 1, generator=g)
-            ix = torch.searchsorted(cdf[ix], u, right=True).squeeze(1)  # 第一个累积概率 > u 的位置
-        else:
-            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).squeeze(1)
-        keep = ix != 0  # 抽到 0 的名字到此结束
-        alive, ix = alive[keep], ix[keep]
-        columns.append((alive.tolist(), ix.tolist()))
-    # 拼接字符串而不是给每个名字建一个字符列表：几万个小列表会触发 Python 的垃圾回收，耗时翻倍
-    names = [""] * num
-    for names_t, ix_t in columns:
-        for n, i in zip(names_t, ix_t):
-            names[n] += itos[i]
-    return names
 
 
 # ---------------------------------------------------------------------------
@@ -762,6 +663,91 @@ class Sequential:
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+
+# ---------------------------------------------------------------------------
+# 附录 A1：向量化与性能（快速路径）
+# 这些函数与前面章节的函数结果相同（或分布相同），只是把 Python 循环换成少数几次张量运算。
+# ---------------------------------------------------------------------------
+
+__all__ += ["bigram_indices_joined", "sample_names_batched"]
+
+
+def bigram_indices_joined(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """与 :func:`bigram_indices` 结果完全相同，但不逐字符循环（附录 A1）。
+
+    把所有名字用 ``'.'`` 连成一个字符串 ``".emma.olivia."``：相邻两个名字共用中间那个 ``'.'``，
+    它既是前一个名字的结束符，又是后一个名字的起始符，所以这个字符串里相邻字符组成的二元组
+    恰好就是所有名字的二元组，一个不多一个不少。再把整个字符串变成字节张量，用一张
+    256 项的查找表一次换成编号：``xs`` 是去掉最后一个编号的序列，``ys`` 是去掉第一个的序列。
+
+    要求 ``stoi`` 的键都是单个 ASCII 字符（本书的字符表就是这样）；与 :func:`bigram_indices` 一样，
+    ``'.'`` 的编号不是 0 或者遇到 ``stoi`` 里没有的字符时报 ``ValueError``。
+    """
+    if stoi.get(".") != 0:
+        raise ValueError("bigram_indices_joined: stoi 里 '.' 的编号必须是 0（用 build_vocab 建立字符表）")
+    lut = torch.full((256,), -1, dtype=torch.int64)  # 字节值 -> 编号；-1 表示不在字符表里
+    for ch, i in stoi.items():
+        lut[ord(ch)] = i
+    text = "." + ".".join(words) + "."
+    codes = torch.frombuffer(bytearray(text.encode("utf-8")), dtype=torch.uint8).long()  # (len(text),)
+    ix = lut[codes]  # 一次查表，代替逐字符的 stoi[c]
+    if (ix < 0).any():
+        bad = next(c for c in text if c not in stoi)
+        raise ValueError(f"bigram_indices_joined: 字符 {bad!r} 不在 stoi 里")
+    return ix[:-1].clone(), ix[1:].clone()
+
+
+def sample_names_batched(
+    P: torch.Tensor,
+    itos: dict[int, str],
+    num: int,
+    g: torch.Generator,
+    *,
+    inverse_cdf: bool = False,
+    max_len: int = 1000,
+) -> list[str]:
+    """并行采样 ``num`` 个名字（附录 A1）：所有名字同时前进，每一步只调用一次 ``torch.multinomial``。
+
+    和 :func:`sample_names` 一样，每个名字从编号 0 出发，下一个字符从当前字符那一行 ``P[ix]``
+    里抽，抽到 0 时结束；名字长到 ``max_len`` 个字符仍未结束时报 ``RuntimeError``。区别在于：
+    每一步把所有还没结束的名字的当前行一起取出来，``P[ix]`` 的形状是 ``(仍在采样的名字数, V)``，
+    一次调用就为每一行各抽一个字符。
+
+    因为每个名字仍然按同一个 ``P`` 逐字符抽样，生成的名字与 :func:`sample_names` **分布相同**
+    （首字母、长度、每个二元组的频率都一样）；但随机数的使用顺序不同，所以同一个种子
+    给出的**具体名字不同**。同一个种子、同一个 torch 版本下，本函数自身的结果是确定的。
+    返回的列表按名字编号排列，长度为 ``num``。
+
+    ``inverse_cdf=True`` 时每一步改用逆变换采样（附录 A1 练习 1）：每个名字只取一个均匀随机数 ``u``，
+    在当前行的累积概率里用 ``torch.searchsorted`` 找到第一个大于 ``u`` 的位置。分布不变，
+    但每抽一个字符只需一个随机数（``multinomial`` 要 V 个），所以更快；具体名字又与前两种不同。
+    """
+    _check_sampling_args("sample_names_batched", P)
+    if inverse_cdf:
+        cdf = P.cumsum(1)
+        cdf = cdf / cdf[:, -1:]  # 每行最后一个数恰好是 1.0：u < 1 总能找到位置
+    alive = torch.arange(num)  # 还没结束的名字的编号
+    ix = torch.zeros(num, dtype=torch.int64)  # 它们的当前字符，全部从 '.' 出发
+    columns = []  # 第 t 步：(alive, ix)，即哪些名字在第 t 个位置抽到了哪个字符
+    while alive.numel() > 0:
+        if len(columns) >= max_len:  # 还有名字在第 max_len 个位置抽到了字母
+            raise _name_too_long("sample_names_batched", max_len)
+        # (仍在采样的名字数, V) -> 每行抽一个 -> (仍在采样的名字数,)
+        if inverse_cdf:
+            u = torch.rand(alive.numel(), 1, generator=g)
+            ix = torch.searchsorted(cdf[ix], u, right=True).squeeze(1)  # 第一个累积概率 > u 的位置
+        else:
+            ix = torch.multinomial(P[ix], num_samples=1, replacement=True, generator=g).squeeze(1)
+        keep = ix != 0  # 抽到 0 的名字到此结束
+        alive, ix = alive[keep], ix[keep]
+        columns.append((alive.tolist(), ix.tolist()))
+    # 拼接字符串而不是给每个名字建一个字符列表：几万个小列表会触发 Python 的垃圾回收，耗时翻倍
+    names = [""] * num
+    for names_t, ix_t in columns:
+        for n, i in zip(names_t, ix_t):
+            names[n] += itos[i]
+    return names
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """第 3 章的 mm_utils 函数：build_vocab、bigram_indices、count_bigrams。
 
 向量化计数必须与最朴素的 Python 循环逐元素相同（小语料和真实数据都测），字符表遵守全书约定
-（'.' 为 0，字母 1..26），错误输入给出写明原因的 ValueError。
+（'.' 为 0，字母 1..26），
+第 3 章演示的错误输入（含 '.' 的名字、字符表里没有的字符、越界的编号）给出写明原因的 ValueError。
 """
 
 from __future__ import annotations
@@ -10,20 +11,11 @@ import string
 
 import pytest
 import torch
+from reference import loop_count
 
 import mm_utils
 
 SMALL = ["emma", "olivia", "ava", "anna", "ann", "bob", "zz", "q"]
-
-
-def loop_count(words: list[str], stoi: dict[str, int], vocab_size: int = 27) -> torch.Tensor:
-    """参照实现：第 3 章里逐个 N[i, j] += 1 的循环，用纯 Python 列表而不是张量。"""
-    rows = [[0] * vocab_size for _ in range(vocab_size)]
-    for w in words:
-        chs = ["."] + list(w) + ["."]
-        for c1, c2 in zip(chs, chs[1:]):
-            rows[stoi[c1]][stoi[c2]] += 1
-    return torch.tensor(rows, dtype=torch.int32)
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +40,6 @@ def test_vocab_numbers_only_the_characters_that_occur():
     stoi, itos = mm_utils.build_vocab(["cab", "bac"])
     assert stoi == {".": 0, "a": 1, "b": 2, "c": 3}
     assert itos == {0: ".", 1: "a", 2: "b", 3: "c"}
-
-
-def test_vocab_rejects_empty_word_list():
-    with pytest.raises(ValueError, match="为空"):
-        mm_utils.build_vocab([])
 
 
 def test_vocab_rejects_dot_and_names_the_word():
@@ -91,9 +78,6 @@ def test_bigram_indices_real_data_shape_and_boundaries(words):
 @pytest.mark.parametrize(
     ("bad_words", "message"),
     [
-        ([], "为空"),
-        (["emma", ""], "空字符串"),
-        (["em.ma"], r"'em\.ma'.*起止符"),
         (["zoë"], r"'ë'.*'zoë'.*不在 stoi"),
         (["Emma"], r"'E'.*不在 stoi"),
     ],
@@ -137,21 +121,11 @@ def test_vectorized_count_equals_loop_on_real_data(words):
     assert N[0].sum().item() == N[:, 0].sum().item() == len(words) == 32033
 
 
-def test_count_bigrams_other_vocab_size_and_empty_input():
+def test_count_bigrams_other_vocab_size():
     xs = torch.tensor([0, 1, 1, 2])
     ys = torch.tensor([1, 1, 1, 0])
     N = mm_utils.count_bigrams(xs, ys, vocab_size=3)
     assert N.tolist() == [[0, 1, 0], [0, 2, 0], [1, 0, 0]]
-    empty = torch.tensor([], dtype=torch.int64)
-    N0 = mm_utils.count_bigrams(empty, empty)
-    assert N0.shape == (27, 27) and N0.dtype == torch.int32 and N0.sum().item() == 0
-
-
-def test_count_bigrams_accepts_int32_indices():
-    xs = torch.tensor([0, 5, 13, 13, 1], dtype=torch.int32)
-    ys = torch.tensor([5, 13, 13, 1, 0], dtype=torch.int32)
-    N = mm_utils.count_bigrams(xs, ys)
-    assert N[13, 13].item() == 1 and N.sum().item() == 5
 
 
 def test_count_bigrams_does_not_modify_inputs():
@@ -165,14 +139,12 @@ def test_count_bigrams_does_not_modify_inputs():
     ("xs", "ys", "kwargs", "message"),
     [
         (torch.tensor([0, 1, 2]), torch.tensor([0, 1]), {}, r"同样长度.*\(3,\).*\(2,\)"),
-        (torch.zeros(2, 2, dtype=torch.int64), torch.zeros(2, 2, dtype=torch.int64), {}, "一维"),
         (torch.tensor([0, 27]), torch.tensor([1, 2]), {}, r"0\.\.26.*0\.\.27"),
         (torch.tensor([0, -1]), torch.tensor([1, 2]), {}, r"0\.\.26.*-1\.\.2"),
         (torch.tensor([0, 3]), torch.tensor([1, 2]), {"vocab_size": 3}, r"0\.\.2"),
-        (torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0]), {}, "整数"),
-        (torch.tensor([0, 1]), torch.tensor([1, 2]), {"vocab_size": 0}, "vocab_size"),
     ],
 )
 def test_count_bigrams_bad_arguments(xs, ys, kwargs, message):
+    # an index V would otherwise be counted silently in the next row: i * V + V == (i + 1) * V + 0
     with pytest.raises(ValueError, match=message):
         mm_utils.count_bigrams(xs, ys, **kwargs)
