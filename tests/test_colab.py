@@ -1,46 +1,45 @@
 """Colab: every notebook starts with the same bootstrap cell, and a chapter runs when it is alone.
 
-(a) The first code cell of every notebook in notebooks/ is exactly the bootstrap text below, tagged
-    ``remove-cell`` (hidden on the site), and the raw URL in it is the one derived from _config.yml.
-(b) A simulated offline Colab: a chapter notebook is copied alone into an empty directory, a local
-    HTTP server plays raw.githubusercontent.com (mm_utils.py) and the data host (names.txt), any other
-    HTTP(S) request goes to a dead proxy, and the notebook is executed top to bottom with nbclient.
-    Each chapter runs in its own empty directory and kernel; by default chapters 01 (the first page a
-    reader opens) and 04 (MM_COLAB_NOTEBOOK=all runs every notebook, ~1-2 min).
+(a) The first code cell of every notebook in notebooks/ is exactly the bootstrap that
+    ``.ci/execute_notebook.py --bootstrap`` writes (its template, with the repository from _config.yml),
+    tagged ``remove-cell`` (hidden on the site), with no output in the repo.
+(b) The bootstrap itself, run as a script in an empty directory against local HTTP servers: the first
+    mirror dead and the second good; every mirror dead (the error lists each URL); a mirror answering
+    something that is not mm_utils.py (the next one is tried, nothing bad is written).
+(c) A simulated offline Colab: a chapter notebook is copied alone into an empty directory, a local
+    HTTP server plays the GitHub/jsDelivr hosts (mm_utils.py) and the data host (names.txt), the first
+    URL of each list is dead, any other HTTP(S) request goes to a dead proxy, and the notebook is executed
+    top to bottom with nbclient. Each chapter runs in its own empty directory and kernel; by default
+    chapters 01 (the first page a reader opens) and 04 (MM_COLAB_NOTEBOOK=all runs every notebook).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from sitelib import NOTEBOOKS, ROOT, raw_base_url
+from sitelib import NOTEBOOKS, ROOT, github_repo
 
-# The verbatim first code cell of every chapter (copied from the chapter writers' template);
-# @RAW_BASE@ is https://raw.githubusercontent.com/OWNER/REPO/BRANCH from _config.yml.
-BOOTSTRAP_TEMPLATE = '''\
-# Colab 引导：在本仓库里运行时 mm_utils 就在旁边，这个单元什么也不做。
-# 只有这一个笔记本时（例如从 Colab 按钮打开），它从仓库下载 mm_utils.py；数据由 load_words() 下载。
-import importlib, importlib.util, os
-if importlib.util.find_spec("mm_utils") is None:
-    import urllib.request
-    base = os.environ.get("MM_BASE_URL", "@RAW_BASE@")
-    urllib.request.urlretrieve(f"{base}/notebooks/mm_utils.py", "mm_utils.py")
-    os.environ.setdefault("MM_NAMES_PATH", os.path.abspath("names.txt"))
-    importlib.invalidate_caches()'''
+_spec = importlib.util.spec_from_file_location("execute_notebook", ROOT / ".ci" / "execute_notebook.py")
+execute_notebook = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(execute_notebook)
 
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
 ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def expected_bootstrap() -> str:
-    return BOOTSTRAP_TEMPLATE.replace("@RAW_BASE@", raw_base_url())
+    return execute_notebook.bootstrap_source(ROOT / "_config.yml")
 
 
 def first_code_cell(path: Path):
@@ -48,12 +47,23 @@ def first_code_cell(path: Path):
     return next(c for c in nb.cells if c.cell_type == "code")
 
 
-def test_raw_url_is_derived_from_config():
-    url = raw_base_url()
-    assert url.startswith("https://raw.githubusercontent.com/") and url.count("/") == 5, url
-    # the URL the committed notebooks really carry (parsed from the first one's bootstrap cell)
-    default = ast.parse(first_code_cell(ALL_NOTEBOOKS[0]).source).body[1].body[1].value.args[1].value
-    assert default == url
+def dead_url(path: str = "/notebooks/mm_utils.py") -> str:
+    """A URL on 127.0.0.1 where nobody listens (connection refused at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}{path}"
+
+
+def test_bootstrap_urls_come_from_config():
+    owner, name, branch = github_repo()
+    tree = ast.parse(expected_bootstrap())
+    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Tuple)]
+    repo, br = (elt.value for elt in assigns[0].value.elts)
+    assert (repo, br) == (f"{owner}/{name}", branch)
+    src = expected_bootstrap()
+    assert "https://raw.githubusercontent.com/{repo}/{branch}/notebooks/mm_utils.py" in src
+    assert "https://cdn.jsdelivr.net/gh/{repo}@{branch}/notebooks/mm_utils.py" in src
+    assert src.index("raw.githubusercontent.com") < src.index("cdn.jsdelivr.net"), "GitHub first, then the mirror"
 
 
 def test_notebooks_exist():
@@ -64,25 +74,74 @@ def test_notebooks_exist():
 def test_first_code_cell_is_bootstrap(path: Path):
     cell = first_code_cell(path)
     assert cell.source == expected_bootstrap(), (
-        f"{path.name}: the first code cell must be the Colab bootstrap, verbatim, with the raw URL "
-        f"{raw_base_url()} (from _config.yml repository.url + branch)"
+        f"{path.name}: the first code cell must be the Colab bootstrap, verbatim "
+        "(run `python .ci/execute_notebook.py --strip-only --bootstrap notebooks/NN_*.ipynb`)"
     )
     assert "remove-cell" in cell.metadata.get("tags", []), f"{path.name}: bootstrap cell must be tagged remove-cell"
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors and not cell.get("outputs"), f"{path.name}: the bootstrap cell prints nothing in the repo"
 
 
+def test_the_tool_writes_the_bootstrap(tmp_path):
+    """--strip-only --bootstrap on a copy: the first code cell becomes the bootstrap, the rest is unchanged."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 第 1 章"), nbformat.v4.new_code_cell("print('old bootstrap')"),
+                nbformat.v4.new_code_cell("1 + 1", execution_count=2)]
+    nb.cells[1].metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    res = subprocess.run([sys.executable, str(ROOT / ".ci" / "execute_notebook.py"), "--strip-only", "--bootstrap",
+                          str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = nbformat.read(path, as_version=4)
+    assert out.cells[1].source == expected_bootstrap() and out.cells[1].metadata == {"tags": ["remove-cell"]}
+    assert out.cells[2].source == "1 + 1" and out.cells[0].source == "# 第 1 章"
+
+
 # ---------------------------------------------------------------------------------------------
-# (b) simulated offline Colab
+# (b) the bootstrap against local servers
 # ---------------------------------------------------------------------------------------------
 
 
-def _names_source() -> Path:
-    """A verified copy of names.txt to serve (read only; the repo's data/names.txt is never written)."""
-    for p in (ROOT / "data" / "names.txt", ROOT.parent / "shared" / "data" / "names.txt"):
-        if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() == NAMES_SHA256:
-            return p
-    pytest.fail("need a verified names.txt in data/ or ../shared/data/ to serve (see data/README.md)")
+def run_bootstrap(work: Path, urls: list[str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MM_NAMES_PATH")}
+    env["MM_UTILS_URLS"] = " ".join(urls)
+    return subprocess.run([sys.executable, "-c", expected_bootstrap()], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_bootstrap_first_mirror_dead_second_good(tmp_path, http_server):
+    mm = (NOTEBOOKS / "mm_utils.py").read_bytes()
+    with http_server({"/cdn/notebooks/mm_utils.py": mm}) as srv:
+        res = run_bootstrap(tmp_path, [dead_url(), srv.url + "/cdn/notebooks/mm_utils.py"])
+        assert srv.requests == ["/cdn/notebooks/mm_utils.py"]
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "mm_utils.py").read_bytes() == mm
+
+
+def test_bootstrap_all_mirrors_dead_lists_them(tmp_path):
+    urls = [dead_url(), dead_url("/gh/notebooks/mm_utils.py")]
+    res = run_bootstrap(tmp_path, urls)
+    assert res.returncode != 0
+    assert "下载 mm_utils.py 失败" in res.stderr and all(u in res.stderr for u in urls), res.stderr
+    assert not (tmp_path / "mm_utils.py").exists()
+
+
+def test_bootstrap_skips_what_is_not_mm_utils(tmp_path, http_server):
+    mm = (NOTEBOOKS / "mm_utils.py").read_bytes()
+    routes = {"/a/mm_utils.py": b"<html>blocked</html>", "/b/mm_utils.py": b"def other():\n    pass\n",
+              "/c/mm_utils.py": mm}
+    with http_server(routes) as srv:
+        res = run_bootstrap(tmp_path, [srv.url + p for p in routes])
+        assert srv.requests == list(routes)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "mm_utils.py").read_bytes() == mm  # the HTML page and the wrong module were not kept
+    assert res.stdout.count("不是 mm_utils.py") == 1 and "/a/mm_utils.py" in res.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) simulated offline Colab
+# ---------------------------------------------------------------------------------------------
 
 
 def _colab_notebooks() -> list[Path]:
@@ -100,11 +159,12 @@ def _colab_notebooks() -> list[Path]:
 
 
 @pytest.mark.parametrize("src", _colab_notebooks() or [None], ids=lambda p: p.stem if p else "none")
-def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch, http_server):
+def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch, http_server, names_path):
     from nbclient import NotebookClient
 
     assert src is not None, "no chapter notebook to run alone (01_data_loading / 04_sampling missing)"
-    names = _names_source()
+    names = names_path
+    assert hashlib.sha256(names.read_bytes()).hexdigest() == NAMES_SHA256
 
     # what the HTTP server publishes: the repo's mm_utils.py (as on the raw URL) and a copy of the data
     served = {
@@ -121,8 +181,9 @@ def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch, http_server):
 
     with http_server(served) as srv:
         # the kernel inherits this environment
-        monkeypatch.setenv("MM_BASE_URL", srv.url)
-        monkeypatch.setenv("MM_NAMES_URL", f"{srv.url}/data/names.txt")
+        # the first URL of each list is dead: the bootstrap and load_words() must fall back to the second
+        monkeypatch.setenv("MM_UTILS_URLS", f"{dead_url()} {srv.url}/notebooks/mm_utils.py")
+        monkeypatch.setenv("MM_NAMES_URL", f"{dead_url('/data/names.txt')},{srv.url}/data/names.txt")
         monkeypatch.delenv("MM_NAMES_PATH", raising=False)  # the bootstrap sets it to ./names.txt
         monkeypatch.delenv("PYTHONPATH", raising=False)  # mm_utils must not be importable from the repo
         for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
