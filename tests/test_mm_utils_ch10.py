@@ -1,0 +1,193 @@
+"""第 10 章的层：Linear、BatchNorm1d、Tanh 与 torch.nn 在随机输入上逐项对照（二维输入；三维见第 12 章的测试）。"""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
+import mm_utils  # noqa: E402
+
+
+def gen(seed: int = 2147483647) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def torch_linear_like(layer: mm_utils.Linear) -> nn.Linear:
+    """同样权重的 nn.Linear（它存的是 (fan_out, fan_in)，即我们的转置）。"""
+    fan_in, fan_out = layer.weight.shape
+    ref = nn.Linear(fan_in, fan_out, bias=layer.bias is not None)
+    with torch.no_grad():
+        ref.weight.copy_(layer.weight.T)
+        if layer.bias is not None:
+            ref.bias.copy_(layer.bias)
+    return ref
+
+
+# ---------------------------------------------------------------- Linear
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch_forward_and_backward(bias):
+    g = gen()
+    layer = mm_utils.Linear(7, 5, bias=bias, g=g)
+    ref = torch_linear_like(layer)
+    x = torch.randn((11, 7), generator=g)
+    for p in layer.parameters():
+        p.requires_grad = True
+    out = layer(x)
+    assert out is layer.out and out.shape == (11, 5)
+    torch.testing.assert_close(out, ref(x))
+    upstream = torch.randn((11, 5), generator=g)
+    (out * upstream).sum().backward()
+    (ref(x) * upstream).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, ref.weight.grad.T)
+    if bias:
+        torch.testing.assert_close(layer.bias.grad, ref.bias.grad)
+    assert len(layer.parameters()) == (2 if bias else 1)
+
+
+def test_linear_init_is_randn_over_sqrt_fan_in_and_zero_bias():
+    layer = mm_utils.Linear(30, 200, g=gen())
+    expected = torch.randn((30, 200), generator=gen()) / 30**0.5
+    torch.testing.assert_close(layer.weight, expected)
+    assert torch.equal(layer.bias, torch.zeros(200))
+    # Kaiming 的尺度：1/sqrt(fan_in)，所以单位方差的输入给出约单位方差的输出
+    x = torch.randn((2000, 30), generator=gen(1))
+    assert abs(layer(x).std().item() - 1.0) < 0.1
+
+
+def test_linear_same_seed_same_weights_and_g_is_used():
+    a = mm_utils.Linear(4, 3, g=gen(5))
+    b = mm_utils.Linear(4, 3, g=gen(5))
+    c = mm_utils.Linear(4, 3, g=gen(6))
+    assert torch.equal(a.weight, b.weight) and not torch.equal(a.weight, c.weight)
+
+
+# ---------------------------------------------------------------- Tanh
+
+
+def test_tanh_matches_torch_and_has_no_parameters():
+    x = torch.randn((6, 9), generator=gen()) * 3
+    layer = mm_utils.Tanh()
+    out = layer(x)
+    assert out is layer.out
+    torch.testing.assert_close(out, nn.Tanh()(x))
+    assert layer.parameters() == []
+
+
+# ---------------------------------------------------------------- BatchNorm1d
+
+
+def run_both(bn, ref, batches):
+    for xb in batches:
+        out = bn(xb)
+        assert out is bn.out
+        torch.testing.assert_close(out, ref(xb), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.001])
+def test_batchnorm_train_mode_and_running_stats_match_torch_after_updates(momentum):
+    g = gen()
+    bn = mm_utils.BatchNorm1d(20, momentum=momentum)
+    ref = nn.BatchNorm1d(20, momentum=momentum)
+    batches = [torch.randn((32, 20), generator=g) * (k + 1) + k for k in range(5)]
+    with torch.no_grad():
+        run_both(bn, ref, batches)
+    assert bn.training
+    torch.testing.assert_close(bn.running_mean, ref.running_mean, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(bn.running_var, ref.running_var, atol=1e-5, rtol=1e-5)
+
+
+def test_batchnorm_normalizes_with_biased_and_stores_unbiased_variance():
+    x = torch.randn((8, 4), generator=gen()) * 2 + 3
+    bn = mm_utils.BatchNorm1d(4, momentum=1.0)  # 动量 1：运行统计量就是这一批的统计量
+    out = bn(x)
+    expected = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + bn.eps)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(bn.running_var, x.var(0, unbiased=True))
+    torch.testing.assert_close(bn.running_mean, x.mean(0))
+    # 标准化后：每列均值 0，有偏方差约为 1（eps 使它略小于 1）
+    torch.testing.assert_close(out.mean(0), torch.zeros(4), atol=1e-6, rtol=0)
+    assert ((out.var(0, unbiased=False) - 1).abs() < 1e-4).all()
+
+
+def test_batchnorm_eval_mode_matches_torch_and_ignores_the_batch():
+    g = gen()
+    bn, ref = mm_utils.BatchNorm1d(10), nn.BatchNorm1d(10)
+    with torch.no_grad():
+        run_both(bn, ref, [torch.randn((16, 10), generator=g) * 2 - 1 for _ in range(3)])
+        bn.training = False
+        ref.eval()
+        mean_before, var_before = bn.running_mean.clone(), bn.running_var.clone()
+        x = torch.randn((5, 10), generator=g)
+        torch.testing.assert_close(bn(x), ref(x), atol=1e-5, rtol=1e-5)
+        # 推理模式：不更新运行统计量，每个样本的输出与同一批的其他样本无关
+        assert torch.equal(bn.running_mean, mean_before) and torch.equal(bn.running_var, var_before)
+        torch.testing.assert_close(bn(x[:1]), bn(x)[:1])
+
+
+def test_batchnorm_gamma_beta_gradients_match_torch():
+    g = gen()
+    bn, ref = mm_utils.BatchNorm1d(6), nn.BatchNorm1d(6)
+    with torch.no_grad():
+        bn.gamma = torch.rand(6, generator=g) + 0.5
+        bn.beta = torch.randn(6, generator=g)
+        ref.weight.copy_(bn.gamma)
+        ref.bias.copy_(bn.beta)
+    for p in bn.parameters():
+        p.requires_grad = True
+    x = (torch.randn((12, 6), generator=g) * 3).requires_grad_()
+    x_ref = x.detach().clone().requires_grad_()
+    upstream = torch.randn((12, 6), generator=g)
+    (bn(x) * upstream).sum().backward()
+    (ref(x_ref) * upstream).sum().backward()
+    torch.testing.assert_close(bn.gamma.grad, ref.weight.grad, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(bn.beta.grad, ref.bias.grad, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(x.grad, x_ref.grad, atol=1e-5, rtol=1e-5)
+    assert bn.parameters() == [bn.gamma, bn.beta]
+
+
+def test_batchnorm_eps_keeps_a_constant_column_finite():
+    bn = mm_utils.BatchNorm1d(3)
+    x = torch.full((32, 3), 0.5)  # 方差为 0（0.5 的均值在浮点里也恰好是 0.5）
+    out = bn(x)
+    assert torch.isfinite(out).all()
+    assert torch.equal(out, torch.zeros(32, 3))
+    assert torch.isnan((x - x.mean(0)) / x.var(0, unbiased=False).sqrt()).all()  # 没有 eps 就是 0/0
+
+
+def test_preceding_bias_gets_zero_gradient_through_batchnorm():
+    """第 10 章：BatchNorm 之前的偏置被减去的均值抵消，梯度为 0。"""
+    g = gen()
+    lin, bn = mm_utils.Linear(8, 5, g=g), mm_utils.BatchNorm1d(5)
+    lin.bias = torch.randn(5, generator=g)
+    for p in lin.parameters():
+        p.requires_grad = True
+    x = torch.randn((16, 8), generator=g)
+    (bn(lin(x)) * torch.randn((16, 5), generator=g)).sum().backward()
+    assert lin.bias.grad.abs().max() < 1e-5
+    assert lin.weight.grad.abs().max() > 1e-2
+
+
+def test_deep_stack_matches_torch_sequential_in_train_and_eval_mode():
+    g = gen()
+    ours = [mm_utils.Linear(12, 16, bias=False, g=g), mm_utils.BatchNorm1d(16), mm_utils.Tanh(),
+            mm_utils.Linear(16, 4, g=g)]
+    ref = nn.Sequential(torch_linear_like(ours[0]), nn.BatchNorm1d(16), nn.Tanh(), torch_linear_like(ours[3]))
+
+    def forward(x):
+        for layer in ours:
+            x = layer(x)
+        return x
+
+    with torch.no_grad():
+        for _ in range(3):
+            xb = torch.randn((24, 12), generator=g)
+            torch.testing.assert_close(forward(xb), ref(xb), atol=1e-5, rtol=1e-5)
+        ours[1].training = False
+        ref.eval()
+        xb = torch.randn((7, 12), generator=g)
+        torch.testing.assert_close(forward(xb), ref(xb), atol=1e-5, rtol=1e-5)
