@@ -1,0 +1,86 @@
+"""Copy the results rows that the chapters printed into book/results.md and every Part II 小结 table.
+
+    python .ci/sync_results.py          # rewrite the tables in place
+    python .ci/sync_results.py --check  # exit 1 if a table is out of date (tests/test_results.py checks the same)
+
+A chapter's `results-row` cell prints its rows (tests/test_results.py documents the format). After you
+re-execute a chapter that has one, its training seconds change; run this script so that the page and
+the later chapters' 小结 tables show the stored numbers again. Only table rows are rewritten: the
+rows between a table's separator line and its end; markdown cells' other text and all outputs stay.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_results import LOOSE, NOTEBOOKS, PAGE, produced  # noqa: E402
+
+HEADER = re.compile(r"^\| 模型 \| 章 \|")
+
+
+def rewrite(text: str, rows: list[str]) -> str:
+    """Replace the body of every results table (header '| 模型 | 章 | …') in ``text`` by ``rows``."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        if HEADER.match(lines[i].strip()) and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("| ---"):
+            out.append(lines[i + 1])
+            i += 2
+            while i < len(lines) and LOOSE.match(lines[i].strip()):
+                i += 1  # drop the old rows
+            out.extend(rows)
+            continue
+        i += 1
+    return "\n".join(out)
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    rows = produced()
+    stale = []
+    every = [line for ch in sorted(rows) for line in rows[ch]]
+    page = PAGE.read_text(encoding="utf-8")
+    new = rewrite(page, every)
+    if new != page:
+        stale.append(str(PAGE.relative_to(ROOT)))
+        if not check:
+            PAGE.write_text(new, encoding="utf-8")
+    for path in NOTEBOOKS:
+        ch = path.name[:2]
+        if int(ch) < 9:
+            continue
+        so_far = [line for c in sorted(rows) if c <= ch for line in rows[c]]
+        nb = nbformat.read(path, as_version=4)
+        changed = False
+        in_summary = False
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            if "## 小结" in cell.source:
+                in_summary = True
+            if "## 练习" in cell.source:
+                in_summary = False
+            if in_summary:
+                new = rewrite(cell.source, so_far)
+                if new != cell.source:
+                    cell.source, changed = new, True
+        if changed:
+            stale.append(str(path.relative_to(ROOT)))
+            if not check:
+                nbformat.write(nb, path)
+    for s in stale:
+        print(("out of date: " if check else "updated: ") + s)
+    return 1 if (check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
