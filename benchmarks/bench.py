@@ -7,6 +7,7 @@
     python benchmarks/bench.py --exact    # 收敛部分真的用第 7 章逐样本的写法跑到阈值（约 2–3 分钟）
     python benchmarks/bench.py --threads 1   # 单线程对照（默认用 torch 的默认线程数）
     python benchmarks/bench.py --quick    # 几秒钟：前 1000 个名字、每项测一次、收敛只试 lr 50（tests/test_bench.py）
+    python benchmarks/bench.py --part2 09 10   # 第二部分：讲座的训练方案与本章方案在同一划分上的 dev 损失与时间
 
 这不是测试：它只打印表格，不判断通过与否。机器忙的时候（表头的 load average 接近或超过 CPU 数），
 多线程的运算会互相等待，时间和比值都会失真：请在空闲时运行，并对照 median 与 min 两列。
@@ -406,12 +407,18 @@ def bench_convergence(xs, ys, N, P, step_times, exact: bool, lrs: list[float] | 
 
 
 def main() -> None:
+    if "--part2" in sys.argv[1:]:  # 第二部分的基准（benchmarks/bench_part2.py）：其余参数原样交给它
+        import bench_part2
+
+        argv = [a for a in sys.argv[1:] if a != "--part2"]
+        raise SystemExit(bench_part2.main(argv))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=7, help="每项测量的重复次数（取中位数），默认 7")
     ap.add_argument("--suite", action="store_true", help="另外计时整个 pytest --nbval 套件（慢）")
     ap.add_argument("--exact", action="store_true", help="收敛部分真的用第 7 章 one-hot 写法跑到阈值（慢）")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads；默认 0 = 不改（torch 的默认值）")
     ap.add_argument("--quick", action="store_true", help="几秒钟的冒烟运行：前 1000 个名字，每项测一次")
+    ap.add_argument("--part2", action="store_true", help="第二部分：--part2 NN [NN ...] [--only chapter|lecture]")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

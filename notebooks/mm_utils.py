@@ -498,7 +498,7 @@ def sample_model(
     num: int,
     g: torch.Generator,
     block_size: int,
-    max_len: int = 50,
+    max_len: int = 1000,
 ) -> list[str]:
     """从一个“上下文 → logits”的模型采样 ``num`` 个名字（第 9 章）。
 
