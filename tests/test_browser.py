@@ -57,6 +57,10 @@ SEARCHES = [
     ("负对数似然", "notebooks/06_likelihood_nll"),
     ("神经网络训练", "notebooks/07_one_hot_net"),
     ("正则化与平滑", "notebooks/08_regularization_parity"),
+    ("多层感知机语言模型", "notebooks/09_mlp"),
+    ("批归一化", "notebooks/10_batchnorm"),
+    ("手写反向传播", "notebooks/11_backprop_by_hand"),
+    ("扩张因果卷积", "notebooks/12_wavenet"),
 ]
 
 
