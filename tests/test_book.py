@@ -169,6 +169,18 @@ def test_readme_set_up_is_two_commands_in_a_virtual_environment():
     assert test.startswith(". .venv/bin/activate && ") and test.endswith("python -m pytest --nbval"), test
 
 
+def test_book_pages_show_the_readme_commands():
+    """A page that tells readers how to install shows README's commands, not an older copy of them."""
+    shown = 0
+    for page in sorted((ROOT / "book").rglob("*.md")):
+        for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S):
+            lines = [line.split(" #")[0].strip() for line in block.splitlines() if line.strip()]
+            if any("pip install" in line or "pytest" in line for line in lines):
+                assert lines == readme_commands(), f"{page.name} shows set-up commands unlike README's: {lines}"
+                shown += 1
+    assert shown >= 1, "the intro should show readers the two set-up commands"
+
+
 def test_ci_runs_exactly_the_readme_commands():
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
     for command in readme_commands():
