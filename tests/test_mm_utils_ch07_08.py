@@ -1,24 +1,16 @@
-"""第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（在全部样本上的全批量梯度下降）。"""
+"""第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（在全部样本上的全批量梯度下降）。
+
+对照用的是第 7 章正文里的写法（one-hot -> logits -> exp -> 按行归一化 -> 标签概率的 -log 的平均），
+取自测试与基准共用的 tests/reference.py，不另写一份。
+"""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
+from reference import one_hot_loss as manual_loss
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
-
-
-def manual_loss(W, xs, ys, reg=0.0):
-    """第 7 章正文里的写法：one-hot -> logits -> exp -> 按行归一化 -> 标签概率的 -log 的平均。"""
-    xenc = F.one_hot(xs, num_classes=W.shape[0]).to(W.dtype)
-    logits = xenc @ W
-    counts = logits.exp()
-    probs = counts / counts.sum(1, keepdim=True)
-    return -probs[torch.arange(xs.nelement()), ys].log().mean() + reg * (W**2).mean()
+import mm_utils
 
 
 @pytest.fixture(scope="module")
