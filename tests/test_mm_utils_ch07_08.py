@@ -80,24 +80,24 @@ def test_loss_does_not_modify_inputs():
     assert torch.equal(W, before[0]) and torch.equal(xs, before[1]) and torch.equal(ys, before[2])
 
 
+# 只检查读者真会碰到的两种错误（issue 9 §5）：没有样本，编号不属于这个字符表。
 @pytest.mark.parametrize(
-    "W, xs, ys, reg, match",
+    "xs, ys, match",
     [
-        (torch.zeros(5, 5), torch.tensor([0, 1, 2]), torch.tensor([0, 1]), 0.0, "同样长度"),
-        (torch.zeros(5, 5), torch.tensor([[0, 1]]), torch.tensor([[0, 1]]), 0.0, "一维"),
-        (torch.zeros(5, 5), torch.tensor([], dtype=torch.int64), torch.tensor([], dtype=torch.int64), 0.0, "为空"),
-        (torch.zeros(5, 5), torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), 0.0, "int64"),
-        (torch.zeros(5, 5), torch.tensor([0, 5]), torch.tensor([0, 1]), 0.0, "0..4"),
-        (torch.zeros(5, 5), torch.tensor([0, 1]), torch.tensor([-1, 1]), 0.0, "0..4"),
-        (torch.zeros(5, 4), torch.tensor([0, 1]), torch.tensor([0, 1]), 0.0, "方阵"),
-        (torch.zeros(5, 5, dtype=torch.int64), torch.tensor([0, 1]), torch.tensor([0, 1]), 0.0, "浮点"),
-        (torch.zeros(5, 5), torch.tensor([0, 1]), torch.tensor([0, 1]), -0.1, "reg"),
-        (torch.zeros(5, 5), torch.tensor([0, 1]), torch.tensor([0, 1]), float("nan"), "reg"),
+        (torch.tensor([], dtype=torch.int64), torch.tensor([], dtype=torch.int64), "为空"),
+        (torch.tensor([0, 5]), torch.tensor([0, 1]), "0..4"),  # 另一个字符表的编号
+        (torch.tensor([0, 1]), torch.tensor([-1, 1]), "0..4"),
     ],
 )
-def test_loss_bad_arguments(W, xs, ys, reg, match):
+def test_loss_bad_indices(xs, ys, match):
     with pytest.raises(ValueError, match=match):
-        mm_utils.bigram_net_loss(W, xs, ys, reg)
+        mm_utils.bigram_net_loss(torch.zeros(5, 5), xs, ys)
+
+
+def test_mismatched_lengths_still_fail_loudly():
+    # 不再单独检查：torch 自己的报错已经说清了原因
+    with pytest.raises(ValueError, match="batch_size"):
+        mm_utils.bigram_net_loss(torch.zeros(5, 5), torch.tensor([0, 1, 2]), torch.tensor([0, 1]))
 
 
 # ---------------------------------------------------------------- train_bigram_net
@@ -195,30 +195,10 @@ def test_vocab_size_from_w():
     assert W.shape == (5, 5) and math.isclose(losses[0], math.log(5), rel_tol=1e-6)
 
 
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(steps=-1, lr=1.0), "steps"),
-        (dict(steps=2.5, lr=1.0), "steps"),
-        (dict(steps=True, lr=1.0), "steps"),
-        (dict(steps=5, lr=0), "lr"),
-        (dict(steps=5, lr=-1.0), "lr"),
-        (dict(steps=5, lr=float("inf")), "lr"),
-        (dict(steps=5, lr=float("nan")), "lr"),
-        (dict(steps=5, lr=1.0, reg=-0.01), "reg"),
-        (dict(steps=5, lr=1.0, W=torch.zeros(3, 4)), "方阵"),
-        (dict(steps=5, lr=1.0, W=torch.zeros(3, 3)), "0..2"),  # toy_pairs 的编号到 4
-    ],
-)
-def test_train_bad_arguments(kwargs, match):
-    xs, ys = toy_pairs()
-    with pytest.raises(ValueError, match=match):
-        mm_utils.train_bigram_net(xs, ys, **kwargs)
-
-
-def test_train_mismatched_pairs():
-    with pytest.raises(ValueError, match="同样长度"):
-        mm_utils.train_bigram_net(torch.tensor([0, 1, 2]), torch.tensor([1, 2]), steps=1, lr=1.0)
+def test_train_bad_indices():
+    xs, ys = toy_pairs()  # 编号到 4
+    with pytest.raises(ValueError, match="0..2"):
+        mm_utils.train_bigram_net(xs, ys, steps=5, lr=1.0, W=torch.zeros(3, 3))
     with pytest.raises(ValueError, match="为空"):
         empty = torch.tensor([], dtype=torch.int64)
         mm_utils.train_bigram_net(empty, empty, steps=1, lr=1.0)
