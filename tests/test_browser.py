@@ -60,7 +60,7 @@ SEARCHES = [
     ("多层感知机语言模型", "notebooks/09_mlp"),
     ("批归一化", "notebooks/10_batchnorm"),
     ("手写反向传播", "notebooks/11_backprop_by_hand"),
-    ("扩张因果卷积", "notebooks/12_wavenet"),
+    ("层级模型两两融合", "notebooks/12_wavenet"),
 ]
 
 
