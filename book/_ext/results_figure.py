@@ -148,7 +148,7 @@ class ResultsFigure(SphinxDirective):
         figure += nodes.image(uri=rel.as_posix(), alt="dev 损失与参数个数、训练时间的关系")
         caption = nodes.caption(text="每个模型在开发集上的损失（越低越好）：左图对参数个数（对数刻度），"
                                      "右图对训练时间（1 秒以下是线性刻度，以上是对数刻度）。"
-                                     "点旁的标签是章号，同一章有几个模型时加 a、b；对应关系见下表。")
+                                     "点旁的标签是章号，同一章有几个模型时加 a、b；对应的模型见图下的列表。")
         figure += caption
         key = nodes.bullet_list(classes=["results-figure-key"])
         for lab, r in zip(labels, rows):
