@@ -6,8 +6,8 @@
 #
 # First it checks that every program, TeX package and font the build needs is installed, and names the Debian
 # package for each one that is missing (install them all at once with the apt-get line it prints). Then it
-# builds; any LaTeX error, or a character that no font has (it would print as an empty box), fails with a
-# non-zero exit code and the lines of the LaTeX log that say why.
+# builds (Sphinx warnings are errors, as for the site); any LaTeX error, or a character that no font has
+# (it would print as an empty box), fails with a non-zero exit code and the lines of the log that say why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PDF=_build/latex/makemore-zh.pdf
@@ -43,7 +43,8 @@ command -v jupyter-book >/dev/null || { echo "build_pdf: jupyter-book not found:
 
 t0=$(date +%s)
 rm -f "$PDF"
-if ! jupyter-book build . --builder pdflatex > _build/pdf-build.log 2>&1; then
+mkdir -p _build
+if ! jupyter-book build . --builder pdflatex -W -n --keep-going > _build/pdf-build.log 2>&1; then
   echo "build_pdf: the PDF build failed; the end of _build/pdf-build.log:" >&2
   tail -n 40 _build/pdf-build.log >&2
   [ -f "$LOG" ] && { echo "--- LaTeX errors in $LOG:" >&2; grep -n -A4 '^!' "$LOG" | head -n 40 >&2 || true; }

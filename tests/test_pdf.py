@@ -119,3 +119,58 @@ def test_build_script_names_the_missing_debian_package(tmp_path):
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
     assert "texlive-xetex" in res.stderr and "apt-get install" in res.stderr, res.stderr
     assert "xelatex" in res.stderr and "build" not in res.stdout
+
+
+def test_no_notebook_output_is_only_svg():
+    """LaTeX cannot include SVG and the PDF build converts nothing (jblatex_load_imgconverter: false): every image
+    output needs a PNG/JPEG/PDF version (matplotlib's default PNG), or the PDF build fails on the warning."""
+    bad = []
+    for doc in toc_files():
+        path = ROOT / f"{doc}.ipynb"
+        if not path.exists():
+            continue
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if "image/svg+xml" in data and not {"image/png", "image/jpeg", "application/pdf"} & set(data):
+                    bad.append(f"{doc} cell {i}")
+    assert not bad, f"SVG-only image outputs (save them as PNG): {bad}"
+
+
+PDF_OUT = "echo '%PDF' > _build/latex/makemore-zh.pdf\n"
+TEX_LOG = "_build/latex/makemore-zh.log"
+
+
+def _run_with_fake_build(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
+    """.ci/build_pdf.sh in a scratch repo whose `jupyter-book` is a stub running ``script`` (bash)."""
+    if not shutil.which("xelatex"):
+        pytest.skip("TeX is not installed (the prerequisite check stops first; CI installs it)")
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "build_pdf.sh", tmp_path / ".ci" / "build_pdf.sh")
+    stub = tmp_path / "bin" / "jupyter-book"
+    stub.parent.mkdir()
+    stub.write_text("#!/usr/bin/env bash\nmkdir -p _build/latex\n" + script)
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(tmp_path / ".ci" / "build_pdf.sh")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_build_script_fails_loudly_on_a_latex_error(tmp_path):
+    error = "printf '! Undefined control sequence.\\nl.42 \\\\foo\\n'"
+    res = _run_with_fake_build(tmp_path, PDF_OUT + f"{error} > {TEX_LOG}\necho 'Error: Failed to build pdf'; exit 1\n")
+    assert res.returncode == 1, res.stderr
+    assert "the PDF build failed" in res.stderr and "Undefined control sequence" in res.stderr, res.stderr
+
+
+def test_build_script_fails_on_a_glyph_no_font_has(tmp_path):
+    missing = "echo 'Missing character: There is no 𠀀 in font FreeSerif'"
+    res = _run_with_fake_build(tmp_path, PDF_OUT + f"{missing} > {TEX_LOG}\n")
+    assert res.returncode == 1, res.stderr
+    assert "no font has" in res.stderr and "Missing character" in res.stderr, res.stderr
+
+
+def test_build_script_passes_a_clean_build(tmp_path):
+    res = _run_with_fake_build(tmp_path, PDF_OUT + f": > {TEX_LOG}\n")
+    assert res.returncode == 0, res.stderr
+    assert "build_pdf: _build/latex/makemore-zh.pdf" in res.stdout
