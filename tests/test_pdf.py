@@ -50,7 +50,8 @@ def title(doc: str) -> str:
 
 def sentence(doc: str) -> str:
     """The first sentence of the page that is plain Chinese (no markup, code or Latin letters)."""
-    text = re.sub(r"^(#|\|).*$", "", markdown(doc), flags=re.M)  # not headings or table rows
+    text = re.sub(r"<!--.*?-->", "", markdown(doc), flags=re.S)  # comments are not printed
+    text = re.sub(r"^(#|\|).*$", "", text, flags=re.M)  # not headings or table rows
     m = PLAIN.search(text)
     assert m, f"{doc}: no sentence of plain Chinese to look for"
     return m.group(0)
