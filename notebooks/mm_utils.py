@@ -752,3 +752,153 @@ def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
         raise ValueError("count_loss: N 全为零，没有数据可以算损失")
     N = N.to(W.dtype)
     return -(N * torch.log_softmax(W, dim=1)).sum() / total.to(W.dtype)
+
+
+# ---------------------------------------------------------------------------
+# 第 13 章：整名序列、AdamW 与 torch.nn（第三部分从这里开始）
+# 数据流： words → build_sequences (X, Y：每个名字一行，长 max_len + 1，Y 里的 -1 是填充) → 模型
+# forward(idx, targets) -> (logits, loss)（loss 由 sequence_loss 算出）→ train_model（AdamW、预热 + 余弦学习率、
+# 梯度裁剪）；evaluate_model 在一个划分上评估。这些函数也接受第 9 章的上下文窗口数据（Y 没有 -1）。
+# 放在附录 A1 之后，是因为它们是第三部分的代码；后面的章节直接导入。
+# ---------------------------------------------------------------------------
+
+__all__ += ["build_sequences", "sequence_loss", "evaluate_model", "warmup_cosine_lr", "train_model"]
+
+
+def build_sequences(words: list[str], stoi: dict[str, int], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """每个名字一条序列（第 13 章）：返回形状都是 ``(len(words), max_len + 1)`` 的 int64 张量 ``X``、``Y``。
+
+    名字 ``w`` 的编号是 ``c1 … cL``：``X`` 的一行是 ``[0, c1, …, cL, 0, …]``（开头的 ``'.'`` 加上名字，
+    后面补 0），``Y`` 的一行是 ``[c1, …, cL, 0, -1, …]``（名字加上结尾的 ``'.'``，后面补 -1）。
+    第 t 个位置的任务是“读过 ``X[:t+1]`` 之后预测 ``Y[t]``”；``-1`` 的位置没有标签，损失用
+    ``ignore_index=-1`` 跳过它们（:func:`sequence_loss`）。一个名字贡献 ``len(w) + 1`` 个标签，
+    与第 9 章的 ``build_dataset`` 一样多。名字比 ``max_len`` 长、含字符表以外的字符或 ``'.'`` 时报错。
+    """
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ValueError(f"build_sequences: max_len 应是正整数，得到 {max_len!r}")
+    X = torch.zeros((len(words), max_len + 1), dtype=torch.int64)
+    Y = torch.full((len(words), max_len + 1), -1, dtype=torch.int64)
+    for i, w in enumerate(words):
+        if len(w) > max_len:
+            raise ValueError(f"build_sequences: 名字 {w!r} 有 {len(w)} 个字符，超过 max_len={max_len}")
+        ix = []
+        for ch in w:
+            if ch not in stoi:
+                raise ValueError(f"build_sequences: 字符 {ch!r}（在 {w!r} 中）不在字符表 stoi 里")
+            if stoi[ch] == 0:
+                raise ValueError(f"build_sequences: 名字 {w!r} 里有起止符 {ch!r}（编号 0）")
+            ix.append(stoi[ch])
+        X[i, 1 : len(ix) + 1] = torch.tensor(ix, dtype=torch.int64)
+        Y[i, : len(ix)] = torch.tensor(ix, dtype=torch.int64)
+        Y[i, len(ix)] = 0
+    return X, Y
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """序列（或上下文窗口）的平均交叉熵（第 13 章）：标签为 -1 的位置不计入，也不参与平均。
+
+    ``logits`` 的形状是 ``targets.shape + (V,)``，例如 ``(B, T, V)`` 与 ``(B, T)``，或 ``(B, V)`` 与 ``(B,)``；
+    两者摊平成 ``(-1, V)`` 和 ``(-1,)`` 之后交给 ``F.cross_entropy(..., ignore_index=-1)``。
+    """
+    if logits.dim() != targets.dim() + 1 or logits.shape[:-1] != targets.shape:
+        raise ValueError(
+            "sequence_loss: logits 的形状应是 targets 的形状再加一维 V，"
+            f"得到 {tuple(logits.shape)} 和 {tuple(targets.shape)}"
+        )
+    flat = logits.reshape(-1, logits.shape[-1])
+    return torch.nn.functional.cross_entropy(flat, targets.reshape(-1), ignore_index=-1)
+
+
+def evaluate_model(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, batch_size: int = 4096) -> float:
+    """模型在一个划分上每个字符的平均负对数似然（第 13 章），即成绩表的指标。
+
+    ``model(X, Y)`` 遵守 ``forward(idx, targets) -> (logits, loss)`` 的约定，``loss`` 是这一批里
+    所有标签（不含 -1）的平均。按 ``batch_size`` 行一批计算，再按每批的标签个数加权平均，所以分批与否
+    只差浮点舍入。计算时切到推理模式（``model.eval()``）、不记录梯度，结束后恢复模型原来的模式。
+    """
+    if len(X) != len(Y):
+        raise ValueError(f"evaluate_model: X 与 Y 的行数不同：{len(X)} 和 {len(Y)}")
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    try:
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                Yb = Y[i : i + batch_size]
+                n = int((Yb != -1).sum())
+                if n:
+                    _, loss = model(X[i : i + batch_size], Yb)
+                    total += loss.item() * n
+                    count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate_model: Y 里没有标签（全是 -1）")
+    return total / count
+
+
+def warmup_cosine_lr(step: int, *, steps: int, lr_max: float, warmup: int, lr_min: float = 0.0) -> float:
+    """第 ``step`` 步（从 0 数）的学习率（第 13 章）：先线性预热，再沿余弦曲线降到 ``lr_min``。
+
+    预热阶段（``step < warmup``）是 ``lr_max * (step + 1) / warmup``；之后从 ``lr_max`` 开始，
+    在第 ``steps - 1`` 步之后到达 ``lr_min``。``warmup=0`` 表示不预热。
+    """
+    import math
+
+    if not 0 <= warmup < steps:
+        raise ValueError(f"warmup_cosine_lr: 应有 0 <= warmup < steps，得到 warmup={warmup}, steps={steps}")
+    if step < warmup:
+        return lr_max * (step + 1) / warmup
+    progress = (step - warmup) / (steps - warmup)
+    return lr_min + 0.5 * (lr_max - lr_min) * (1.0 + math.cos(math.pi * progress))
+
+
+def train_model(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    lr,
+    g: torch.Generator,
+    clip: float | None = 1.0,
+) -> tuple[list[float], float]:
+    """第 13 章的训练循环：返回每一步小批量上的损失 ``lossi`` 和训练用的秒数。
+
+    每一步：用 ``g`` 从 ``X`` 随机取 ``batch_size`` 行，``_, loss = model(X[ix], Y[ix])``；把这一步的
+    学习率（``lr`` 是一个数，或“步数 → 学习率”的函数，例如 :func:`warmup_cosine_lr`）写进优化器的每个
+    参数组；清零梯度、反向传播；``clip`` 不是 ``None`` 时把全部梯度的总范数裁剪到 ``clip``
+    （``torch.nn.utils.clip_grad_norm_``）；``optimizer.step()``。训练时模型处于训练模式，
+    结束后（出错时也一样）切到推理模式，之后的评估与采样用的是 BatchNorm 的运行统计量。
+    损失不是有限数时报错（通常是学习率太大）。``optimizer`` 可以是 ``AdamW``，也可以是 ``SGD``。
+    """
+    import time
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"train_model: steps 应是正整数，得到 {steps!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"train_model: batch_size 应是正整数，得到 {batch_size!r}")
+    if len(X) != len(Y):
+        raise ValueError(f"train_model: X 与 Y 的行数不同：{len(X)} 和 {len(Y)}")
+    lossi: list[float] = []
+    model.train()
+    t0 = time.perf_counter()
+    try:
+        for i in range(steps):
+            ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
+            _, loss = model(X[ix], Y[ix])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"train_model: 第 {i} 步的损失是 {loss.item()}：学习率太大？")
+            for group in optimizer.param_groups:
+                group["lr"] = lr(i) if callable(lr) else lr
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            lossi.append(loss.item())
+    finally:
+        model.eval()
+    return lossi, time.perf_counter() - t0

@@ -61,6 +61,7 @@ SEARCHES = [
     ("批归一化", "notebooks/10_batchnorm"),
     ("手写反向传播", "notebooks/11_backprop_by_hand"),
     ("层级模型两两融合", "notebooks/12_wavenet"),
+    ("整名序列", "notebooks/13_sequences_adamw"),
 ]
 
 
