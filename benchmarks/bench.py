@@ -34,10 +34,9 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "notebooks"))
-sys.path.insert(0, str(ROOT / "tests"))
-from reference import one_hot_loss  # noqa: E402
-
+sys.path.insert(0, str(ROOT))
 import mm_utils  # noqa: E402
+from support.reference import one_hot_loss  # noqa: E402
 
 SEED = 2147483647
 THRESHOLD = 0.005  # 收敛：|loss - 计数模型的损失| < 0.005 nats
@@ -165,7 +164,7 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
 # ---------------------------------------------------------------- 2. one training step
 
 
-onehot_loss = one_hot_loss  # 第 7 章的写法：one-hot -> 矩阵乘法 -> 手写 softmax -> 平均负对数似然（tests/reference.py）
+onehot_loss = one_hot_loss  # chapter 7's way: one-hot -> matmul -> softmax by hand -> mean NLL (support/reference.py)
 
 
 def lookup_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:

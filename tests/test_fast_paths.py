@@ -10,16 +10,13 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 SEED = 2147483647
 NUM = 20_000  # 名字数：最常见首字母 (p≈0.13) 的 5·SE ≈ 0.012，足以发现错位的行

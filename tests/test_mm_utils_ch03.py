@@ -11,9 +11,9 @@ import string
 
 import pytest
 import torch
-from reference import loop_count
 
 import mm_utils
+from support.reference import loop_count
 
 SMALL = ["emma", "olivia", "ava", "anna", "ann", "bob", "zz", "q"]
 

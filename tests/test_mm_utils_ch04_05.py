@@ -1,13 +1,10 @@
 """第 4、5 章的 mm_utils 函数：sample_names（有长度上限）与 normalize_rows。"""
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 ITOS3 = {0: ".", 1: "a", 2: "b"}
 

@@ -1,15 +1,12 @@
 """第 6 章的共享代码：avg_nll（平均负对数似然）与 split_words（训练/开发/测试划分）。"""
 
 import math
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 # 一个 3×3 的玩具“概率矩阵”，每行之和为 1
 TOY_P = torch.tensor(

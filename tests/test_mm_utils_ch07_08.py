@@ -1,16 +1,16 @@
 """第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（在全部样本上的全批量梯度下降）。
 
 对照用的是第 7 章正文里的写法（one-hot -> logits -> exp -> 按行归一化 -> 标签概率的 -log 的平均），
-取自测试与基准共用的 tests/reference.py，不另写一份。
+取自测试与基准共用的 support/reference.py，不另写一份。
 """
 
 import math
 
 import pytest
 import torch
-from reference import one_hot_loss as manual_loss
 
 import mm_utils
+from support.reference import one_hot_loss as manual_loss
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """第 9 章的共享代码：build_dataset（上下文窗口数据集）、evaluate_loss、sample_model、train_minibatch。"""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +227,34 @@ def test_learning_rate_schedule_gets_every_step_number(vocab):
                              steps=7, batch_size=8, lr=lr, g=torch.Generator().manual_seed(0))
     assert calls == list(range(7))
     assert all(torch.equal(p.detach(), q) for p, q in zip(parameters, start))
+
+
+def _spelling(stoi, word):
+    """A model that spells ``word`` and then ends the name ('.'), whatever the context."""
+    calls = []
+
+    def forward(X):
+        t = len(calls)
+        calls.append(t)
+        logits = torch.full((1, 27), -1e9)
+        logits[0, stoi[word[t]] if t < len(word) else 0] = 0.0
+        return logits
+
+    return forward, calls
+
+
+def test_max_len_is_the_first_length_that_stops_a_name(vocab):
+    """A name of max_len - 1 characters comes back; one that reaches max_len characters without '.' stops
+    with an error right there (exactly max_len model calls), not one character later."""
+    _, stoi, itos = vocab
+    forward, calls = _spelling(stoi, "abcd")
+    assert mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=5) == ["abcd"]
+    assert len(calls) == 5  # four letters and the final '.'
+    forward, calls = _spelling(stoi, "abcd")
+    with pytest.raises(RuntimeError, match="4"):
+        mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=4)
+    assert len(calls) == 4
+    forward, calls = _spelling(stoi, "abcdefghij" * 5)
+    with pytest.raises(RuntimeError, match="7"):
+        mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=7)
+    assert len(calls) == 7

@@ -1,14 +1,11 @@
 """第 10 章的层：Linear、BatchNorm1d、Tanh 与 torch.nn 在随机输入上逐项对照（二维输入；三维见第 12 章的测试）。"""
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 
 def gen(seed: int = 2147483647) -> torch.Generator:
@@ -191,3 +188,34 @@ def test_deep_stack_matches_torch_sequential_in_train_and_eval_mode():
         ref.eval()
         xb = torch.randn((7, 12), generator=g)
         torch.testing.assert_close(forward(xb), ref(xb), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.003])
+def test_batchnorm_matches_torch_on_a_small_input_scale(scale):
+    """eps belongs inside the square root: at input std 1 moving it outside changes the output by ~1e-5,
+    at std 0.01 by about 5 %, so the comparison with torch.nn also runs at small scales."""
+    g = gen()
+    bn, ref = mm_utils.BatchNorm1d(8), nn.BatchNorm1d(8)
+    with torch.no_grad():
+        for _ in range(3):
+            xb = torch.randn((64, 8), generator=g) * scale
+            torch.testing.assert_close(bn(xb), ref(xb), atol=1e-4, rtol=1e-4)
+        bn.training = False
+        ref.eval()
+        xb = torch.randn((16, 8), generator=g) * scale
+        torch.testing.assert_close(bn(xb), ref(xb), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(bn.running_var, ref.running_var, atol=1e-9, rtol=1e-5)
+
+
+def test_batchnorm_running_statistics_are_outside_the_graph():
+    """A training-mode call on an input that requires grad must not chain the running buffers into the
+    graph (otherwise every step keeps the previous step's graph alive: memory grows with training)."""
+    bn = mm_utils.BatchNorm1d(5)
+    for p in bn.parameters():
+        p.requires_grad = True
+    for _ in range(2):
+        x = torch.randn((10, 5), generator=gen()).requires_grad_()
+        bn(x).sum().backward()
+    for buf in (bn.running_mean, bn.running_var):
+        assert not buf.requires_grad and buf.grad_fn is None
+    assert not torch.equal(bn.running_mean, torch.zeros(5))  # they were updated
