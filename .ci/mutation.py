@@ -58,6 +58,16 @@ MUTANTS: list[tuple[str, str, str]] = [
      "context = context[:-1] + [ix]\n            names"),
     ("sample: ends on 'a' instead of '.'", "if ix == 0:\n                    break",
      "if ix == 1:\n                    break"),
+    # chapter 9: inference mode for models built from the book's layers
+    ("evaluate_loss: stays in training mode", "with torch.no_grad(), _inference_mode(forward):\n        return",
+     "with torch.no_grad():\n        return"),
+    ("sample_model: stays in training mode", "with torch.no_grad(), _inference_mode(forward):\n        for _",
+     "with torch.no_grad():\n        for _"),
+    ("inference mode: previous modes not restored", "            part.training = mode\n\n\ndef evaluate_loss",
+     "            part.training = False\n\n\ndef evaluate_loss"),
+    ("inference mode: nested Sequential skipped",
+     "return [part for layer in model.layers for part in _switchable(layer)]",
+     "return [layer for layer in model.layers if hasattr(layer, \"training\")]"),
     # chapter 10: Linear, BatchNorm1d, Tanh
     ("Linear: scaled by fan_out", "/ fan_in**0.5", "/ fan_out**0.5"),
     ("Linear: bias starts at one", "self.bias = torch.zeros(fan_out) if bias",
@@ -82,6 +92,8 @@ MUTANTS: list[tuple[str, str, str]] = [
      "x = x.transpose(1, 2).reshape(B, T // self.n, C * self.n)"),
     ("Flatten: never squeezes", "if x.shape[1] == 1:", "if False:"),
     ("Flatten: accepts a length it cannot split", "if T % self.n:", "if False:"),
+    ("Sequential: eval() does not switch", "        for part in _switchable(self):\n            part.training = mode",
+     "        for part in _switchable(self):\n            part.training = True"),
     ("Sequential: forgets the first layer's parameters", "for layer in self.layers for p in layer.parameters()",
      "for layer in self.layers[1:] for p in layer.parameters()"),
 ]

@@ -17,12 +17,13 @@ FlattenConsecutive、Sequential）→ logits → F.cross_entropy → train_minib
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -426,13 +427,36 @@ def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tu
     return torch.tensor(X, dtype=torch.int64).view(-1, block_size), torch.tensor(Y, dtype=torch.int64)
 
 
+def _switchable(model) -> list:
+    """模型里带 ``training`` 开关的部分：``Sequential`` 的各层（第 12 章），或者带开关的单个层（第 10 章）；
+    普通的前向函数（第 9 章）没有开关，返回空列表。"""
+    if hasattr(model, "layers"):
+        return [part for layer in model.layers for part in _switchable(layer)]
+    return [model] if hasattr(model, "training") else []
+
+
+@contextlib.contextmanager
+def _inference_mode(model) -> Iterator[None]:
+    """在 ``with`` 块里把模型切换到推理模式（``training = False``），结束时把每一层恢复成原来的模式。"""
+    parts = _switchable(model)
+    before = [part.training for part in parts]
+    for part in parts:
+        part.training = False
+    try:
+        yield
+    finally:
+        for part, mode in zip(parts, before):
+            part.training = mode
+
+
 def evaluate_loss(forward, X: torch.Tensor, Y: torch.Tensor) -> float:
     """模型在一个划分上的平均交叉熵损失（第 9 章），不记录梯度。
 
-    ``forward`` 把上下文 ``X``（``(num, block_size)``）映射成 logits（``(num, V)``）；
-    含批归一化的模型请先切换到推理模式（``training = False``），再把前向函数传进来。
+    ``forward`` 把上下文 ``X``（``(num, block_size)``）映射成 logits（``(num, V)``）。
+    由书中的层搭成的模型（第 10、12 章：``BatchNorm1d``、``Sequential``）在评估期间处于推理模式，
+    评估之后恢复原来的模式：评估不会改动运行统计量。普通的前向函数原样调用。
     """
-    with torch.no_grad():
+    with torch.no_grad(), _inference_mode(forward):
         return torch.nn.functional.cross_entropy(forward(X), Y).item()
 
 
@@ -482,10 +506,10 @@ def sample_model(
     上下文从 ``block_size`` 个 ``'.'`` 出发；每一步 ``forward`` 给出形状 ``(1, V)`` 的 logits，
     softmax 之后用 ``torch.multinomial``（生成器 ``g``）抽下一个字符，抽到 ``'.'``（编号 0）时结束。
     一个名字长到 ``max_len`` 个字符仍未结束时报错（模型几乎不给 ``'.'`` 概率，例如还没训练好）。
-    含批归一化的模型请先切换到推理模式。
+    与 ``evaluate_loss`` 一样，由书中的层搭成的模型在采样期间处于推理模式，之后恢复原来的模式。
     """
     names = []
-    with torch.no_grad():
+    with torch.no_grad(), _inference_mode(forward):
         for _ in range(num):
             context = [0] * block_size
             out = []
@@ -570,6 +594,15 @@ class BatchNorm1d:
     def parameters(self) -> list[torch.Tensor]:
         return [self.gamma, self.beta]
 
+    def train(self, mode: bool = True) -> BatchNorm1d:
+        """切换训练模式（``mode=False`` 即推理模式），与 ``torch.nn.Module.train`` 相同；返回层本身。"""
+        self.training = mode
+        return self
+
+    def eval(self) -> BatchNorm1d:
+        """切换到推理模式：``train(False)``。"""
+        return self.train(False)
+
 
 class Tanh:
     """逐元素的 tanh 激活（第 10 章）。没有参数。"""
@@ -627,10 +660,27 @@ class FlattenConsecutive:
 
 
 class Sequential:
-    """按顺序调用一串层（第 12 章）；``parameters()`` 把各层的参数连成一个列表。"""
+    """按顺序调用一串层（第 12 章）；``parameters()`` 把各层的参数连成一个列表。
+
+    ``train()`` / ``eval()`` 切换其中每个有模式的层（``BatchNorm1d``）；``training`` 表示是否有层处于训练模式。
+    """
 
     def __init__(self, layers: list):
         self.layers = layers
+
+    @property
+    def training(self) -> bool:
+        return any(part.training for part in _switchable(self))
+
+    def train(self, mode: bool = True) -> Sequential:
+        """把每个有模式的层切换到训练模式（``mode=False`` 即推理模式）；返回模型本身。"""
+        for part in _switchable(self):
+            part.training = mode
+        return self
+
+    def eval(self) -> Sequential:
+        """切换到推理模式：``train(False)``。"""
+        return self.train(False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:

@@ -1,4 +1,4 @@
-"""第 9 章的共享代码：build_dataset（上下文窗口数据集）、evaluate_loss、sample_model、train_minibatch。"""
+"""Chapter 9's shared code: build_dataset (context-window data set), evaluate_loss, sample_model, train_minibatch."""
 
 import math
 
