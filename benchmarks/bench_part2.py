@@ -40,9 +40,8 @@ SEED = 2147483647
 def book_split_data(block_size: int) -> dict[str, torch.Tensor]:
     words = mm_utils.load_words()
     stoi, _ = mm_utils.build_vocab(words)
-    train_words, dev_words, _ = mm_utils.split_words(words, torch.Generator().manual_seed(SEED))
-    Xtr, Ytr = mm_utils.build_dataset(train_words, stoi, block_size)
-    Xdev, Ydev = mm_utils.build_dataset(dev_words, stoi, block_size)
+    splits = mm_utils.split_words(words, torch.Generator().manual_seed(SEED))
+    Xtr, Ytr, Xdev, Ydev, _, _ = mm_utils.build_splits(splits, stoi, block_size)
     return {"Xtr": Xtr, "Ytr": Ytr, "Xdev": Xdev, "Ydev": Ydev}
 
 
@@ -51,10 +50,10 @@ def schedule(spec: tuple, steps: int):
     kind, *args = spec
     if kind == "step":
         lr0, lr1, at = args
-        return lambda i: lr0 if i < int(at * steps) else lr1
+        return mm_utils.step_lr(lr0, lr1, int(at * steps))
     if kind == "cosine":
         lr_max, lr_min = args
-        return load("12_wavenet", "cosine_lr")["cosine_lr"](lr_max, lr_min, steps)
+        return mm_utils.cosine_lr(lr_max, lr_min, steps)
     raise ValueError(f"unknown schedule {spec!r}")
 
 

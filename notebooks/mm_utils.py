@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -400,7 +402,7 @@ def train_bigram_net(
 # → F.cross_entropy → train_minibatch；evaluate_loss 在某个划分上评估，sample_model 采样。
 # ---------------------------------------------------------------------------
 
-__all__ += ["build_dataset", "evaluate_loss", "train_minibatch", "sample_model"]
+__all__ += ["build_dataset", "build_splits", "evaluate_loss", "train_minibatch", "step_lr", "smooth", "sample_model"]
 
 
 def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -425,6 +427,21 @@ def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tu
             Y.append(ix)
             context = context[1:] + [ix]
     return torch.tensor(X, dtype=torch.int64).view(-1, block_size), torch.tensor(Y, dtype=torch.int64)
+
+
+def build_splits(
+    splits: tuple[list[str], list[str], list[str]], stoi: dict[str, int], block_size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """全书划分的六个张量（第 9 章）：``Xtr, Ytr, Xdev, Ydev, Xte, Yte``。
+
+    ``splits`` 是 ``split_words`` 给出的 (训练, 开发, 测试) 三组名字；每组分别用 ``build_dataset`` 构造上下文窗口
+    （先划分、再构造，一个名字只落在一个划分里）。
+    """
+    out: list[torch.Tensor] = []
+    for ws in splits:
+        out.extend(build_dataset(ws, stoi, block_size))
+    Xtr, Ytr, Xdev, Ydev, Xte, Yte = out
+    return Xtr, Ytr, Xdev, Ydev, Xte, Yte
 
 
 def _switchable(model) -> list:
@@ -491,6 +508,18 @@ def train_minibatch(
                 p -= step_lr * p.grad
         lossi.append(loss.item())
     return lossi
+
+
+def step_lr(lr0: float, lr1: float, at: int):
+    """学习率衰减（第 9 章）：第 ``at`` 步之前是 ``lr0``，从第 ``at`` 步起是 ``lr1``；返回“步数 → 学习率”的函数，
+    可以直接作为 ``train_minibatch`` 的 ``lr``。"""
+    return lambda i: lr0 if i < at else lr1
+
+
+def smooth(xs: list[float], window: int) -> list[float]:
+    """每 ``window`` 个数取平均（第 9 章，画小批量损失曲线用），去掉末尾凑不满的一段。"""
+    t = torch.tensor(xs[: len(xs) // window * window])
+    return t.view(-1, window).mean(1).tolist()
 
 
 def sample_model(
@@ -616,10 +645,32 @@ class Tanh:
 
 
 # ---------------------------------------------------------------------------
+# 第 11 章：计时
+# ---------------------------------------------------------------------------
+
+__all__ += ["best_time"]
+
+
+def best_time(fn, repeats: int) -> float:
+    """调用 ``fn()`` ``repeats`` 次，返回最快一次的秒数（第 11 章）。
+
+    取最小值而不是平均值：机器上别的程序只会让某一次变慢，不会让它变快。在 ``torch.no_grad()`` 下运行，
+    计的是计算本身，不包括建计算图。
+    """
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+# ---------------------------------------------------------------------------
 # 第 12 章：WaveNet 式的层级模型用到的层
 # ---------------------------------------------------------------------------
 
-__all__ += ["Embedding", "FlattenConsecutive", "Sequential"]
+__all__ += ["Embedding", "FlattenConsecutive", "Sequential", "cosine_lr"]
 
 
 class Embedding:
@@ -690,6 +741,12 @@ class Sequential:
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+
+def cosine_lr(lr_max: float, lr_min: float, steps: int):
+    """余弦学习率（第 12 章）：第 ``i`` 步是 ``lr_min + (lr_max - lr_min) * (1 + cos(pi * i / steps)) / 2``，
+    从 ``lr_max`` 平滑地降到第 ``steps`` 步的 ``lr_min``；返回“步数 → 学习率”的函数。"""
+    return lambda i: lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * i / steps))
 
 
 # ---------------------------------------------------------------------------

@@ -258,3 +258,31 @@ def test_max_len_is_the_first_length_that_stops_a_name(vocab):
     with pytest.raises(RuntimeError, match="7"):
         mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=7)
     assert len(calls) == 7
+
+
+# ---------------------------------------------------------------- build_splits, step_lr, smooth
+
+
+def test_build_splits_is_build_dataset_on_each_split(vocab):
+    words, stoi, _ = vocab
+    splits = mm_utils.split_words(words, torch.Generator().manual_seed(2147483647))
+    tensors = mm_utils.build_splits(splits, stoi, 3)
+    assert len(tensors) == 6
+    for k, ws in enumerate(splits):
+        X, Y = mm_utils.build_dataset(ws, stoi, 3)
+        assert torch.equal(tensors[2 * k], X) and torch.equal(tensors[2 * k + 1], Y)
+    assert [t.shape[0] for t in tensors[1::2]] == [sum(len(w) + 1 for w in ws) for ws in splits]
+
+
+def test_step_lr_switches_at_the_given_step():
+    lr = mm_utils.step_lr(0.2, 0.02, 3)
+    assert [lr(i) for i in range(5)] == [0.2, 0.2, 0.2, 0.02, 0.02]
+
+
+def test_smooth_is_the_chapter_9_function_and_averages_full_windows():
+    from support.chapters import load
+
+    chapter = load("09_mlp", "smooth")["smooth"]
+    xs = [float(i % 7) for i in range(23)]
+    assert mm_utils.smooth(xs, 5) == chapter(xs, 5)
+    assert mm_utils.smooth([1.0, 3.0, 5.0, 7.0, 100.0], 2) == [2.0, 6.0]  # the incomplete last window is dropped

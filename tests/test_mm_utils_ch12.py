@@ -240,3 +240,12 @@ def test_a_plain_forward_function_is_called_as_it_is():
     X = torch.arange(8).view(8, 1)
     mm_utils.evaluate_loss(forward, X, torch.zeros(8, dtype=torch.int64))
     assert calls == [True] and bn.training
+
+
+def test_cosine_lr_is_the_chapter_12_schedule():
+    from support.chapters import load
+
+    chapter = load("12_wavenet", "cosine_lr")["cosine_lr"](0.3, 0.003, 1000)
+    lr = mm_utils.cosine_lr(0.3, 0.003, 1000)
+    assert all(lr(i) == chapter(i) for i in range(0, 1001, 7))
+    assert lr(0) == 0.3 and abs(lr(500) - 0.1515) < 1e-12 and abs(lr(1000) - 0.003) < 1e-12
