@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "notebooks"))
 sys.path.insert(0, str(ROOT))
 import mm_utils  # noqa: E402
+from support.chapters import load  # noqa: E402
 from support.reference import one_hot_loss  # noqa: E402
 
 SEED = 2147483647
@@ -102,34 +103,19 @@ def table(title: str, rows: list[tuple[str, float, float]], base: float, note: s
 # ---------------------------------------------------------------- 1. counting
 
 
-def dict_loop(words: list[str]) -> dict[tuple[str, str], int]:
-    """Chapter 2: count bigrams in a dict."""
-    b: dict[tuple[str, str], int] = {}
-    for w in words:
-        chs = ["<S>"] + list(w) + ["<E>"]
-        for c1, c2 in zip(chs, chs[1:]):
-            bigram = (c1, c2)
-            b[bigram] = b.get(bigram, 0) + 1
-    return b
-
-
-def tensor_loop(words: list[str], stoi: dict[str, int]) -> torch.Tensor:
-    """Chapter 3: ``N[ix1, ix2] += 1`` one bigram at a time."""
-    N = torch.zeros((27, 27), dtype=torch.int32)
-    for w in words:
-        chs = ["."] + list(w) + ["."]
-        for ch1, ch2 in zip(chs, chs[1:]):
-            N[stoi[ch1], stoi[ch2]] += 1
-    return N
+# The slow forms are appendix A1's own functions (the chapters' loops as A1 restates them for its timings),
+# loaded from the notebook: the bench times what the appendix shows.
+A1 = load("A1_vectorization_performance", "count_dict", "count_tensor_loop", "lookup_loss", "row_loss")
+dict_loop, tensor_loop = A1["count_dict"], A1["count_tensor_loop"]
+lookup_loss, row_loss = A1["lookup_loss"], A1["row_loss"]
 
 
 def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
     # check first: the three forms count the same matrix
     b = dict_loop(words)
-    tok = {"<S>": 0, "<E>": 0, **{c: i for c, i in stoi.items() if c != "."}}
     Nd = torch.zeros((27, 27), dtype=torch.int32)
     for (c1, c2), n in b.items():
-        Nd[tok[c1], tok[c2]] = n
+        Nd[stoi[c1], stoi[c2]] = n
     assert torch.equal(Nd, N) and torch.equal(tensor_loop(words, stoi), N)
     xj, yj = mm_utils.bigram_indices_joined(words, stoi)
     assert torch.equal(xj, xs) and torch.equal(yj, ys)
@@ -170,11 +156,6 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
 
 
 onehot_loss = one_hot_loss  # chapter 7's way: one-hot -> matmul -> softmax by hand -> mean NLL (support/reference.py)
-
-
-def lookup_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """Row lookup W[xs] + F.cross_entropy: the form chapter 8 teaches."""
-    return F.cross_entropy(W[xs], ys)
 
 
 def sgd_step(lossf: Callable[[torch.Tensor], torch.Tensor], W: torch.Tensor, lr: float) -> float:
@@ -303,15 +284,6 @@ def bench_suite() -> None:
 
 
 # ---------------------------------------------------------------- 5. convergence
-
-
-def row_loss(W: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-    """One vote per row: the mean NLL of each row (each input character), then the mean over the 27 rows.
-
-    Row i of the gradient is (softmax(W_i) - P_i) / 27, whatever the amount of data in that row; the optimum
-    is still softmax(W_i) = P_i.
-    """
-    return -(P * torch.log_softmax(W, dim=1)).sum(1).mean()
 
 
 def train_until(
