@@ -3,6 +3,7 @@
     python benchmarks/bench.py --part2 09 10        # or: python benchmarks/bench_part2.py 09 10
     python benchmarks/bench_part2.py 12 --only chapter
     python benchmarks/bench_part2.py 11 --steps 40  # every recipe shortened to 40 steps (same schedule shape)
+    python benchmarks/bench_part2.py 11 12 --write  # also store the results in benchmarks/part2_results.json
 
 Each chapter NN has benchmarks/recipes_chNN.py holding settings only: NOTEBOOK (the chapter), BLOCK_SIZE,
 and the two recipes LECTURE and CHAPTER (model size, steps, batch size, learning-rate schedule). The model
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -35,6 +39,7 @@ import mm_utils  # noqa: E402
 from support.chapters import load  # noqa: E402
 
 SEED = 2147483647
+RESULTS = ROOT / "benchmarks" / "part2_results.json"
 
 
 def book_split_data(block_size: int) -> dict[str, torch.Tensor]:
@@ -152,12 +157,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("lecture", "chapter"), help="run one of the two recipes")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     ap.add_argument("--steps", type=int, help="shorten every recipe to this many steps (same schedule shape)")
+    ap.add_argument("--write", action="store_true", help=f"store full-length results in {RESULTS.name}")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     for ch in args.chapters:
-        report(ch, run(ch.zfill(2), args.only, args.steps))
+        results = run(ch.zfill(2), args.only, args.steps)
+        report(ch, results)
+        if args.write and not args.steps:
+            write(ch.zfill(2), results)
     return 0
+
+
+def write(chapter: str, results: dict[str, dict]) -> None:
+    """Store one chapter's full-length results in RESULTS (the numbers the chapters may quote; tests/test_recipes.py
+    checks the quoted ones against this file)."""
+    stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    machine = (f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, "
+               f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}")
+    for name, r in results.items():
+        stored.setdefault(chapter, {})[name] = {"dev": round(r["dev"], 4), "seconds": round(r["seconds"], 1),
+                                                "params": r["params"], "machine": machine}
+    RESULTS.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"written: {RESULTS.relative_to(ROOT)} (chapter {chapter})")
 
 
 if __name__ == "__main__":
