@@ -7,7 +7,8 @@
 Each notebook runs top to bottom in a new kernel whose working directory is the notebook's folder
 (as in Jupyter, nbval and the book build). The stored file keeps outputs, execution counts and cell
 tags, and drops what changes on every run: ``metadata.execution`` timestamps, ``collapsed``/
-``scrolled`` UI state, widget state and the Python patch version in ``language_info``.
+``scrolled`` UI state, widget state and the Python patch version in ``language_info``; consecutive stream
+outputs of a cell are merged into one (a slow loop's prints would otherwise show as several boxes).
 ``--threads N`` sets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` for the kernel (torch reads them).
 ``--bootstrap`` makes the first code cell the Colab bootstrap below (tagged ``remove-cell``; in the repo it
 does nothing and prints nothing, so its stored output stays empty and the notebook need not be re-run).
@@ -84,6 +85,23 @@ def set_bootstrap(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stream outputs of the same name (stdout, stderr) into one.
+
+    A cell that prints slowly (a training loop) produces one stream output per flush, and the site shows each
+    as a box of its own; nbval compares the merged text, so merging changes nothing it checks.
+    """
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")):
+            prev["text"] = prev["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for key in VOLATILE_NB_KEYS:
         nb.metadata.pop(key, None)
@@ -93,6 +111,8 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     return nb
 
 

@@ -64,6 +64,25 @@ SEARCHES = [
 ]
 
 
+# Natural phrases (issue 24): a reader's question rather than a chapter title, often with words the chapter
+# lacks (似然函数计算: no 函数 in the sense asked) or words every page has (计算, 表示). The chapter that
+# teaches the phrase's main term must be among the first three results; every chapter has one phrase.
+PHRASES = [
+    ("如何读入名字文件", "notebooks/01_data_loading"),
+    ("统计相邻字符对出现的次数", "notebooks/02_bigram_dict"),
+    ("二元组计数矩阵的可视化", "notebooks/03_count_tensor"),
+    ("按概率随机生成新名字", "notebooks/04_sampling"),
+    ("按行归一化概率矩阵", "notebooks/05_broadcasting"),
+    ("似然函数计算", "notebooks/06_likelihood_nll"),
+    ("用梯度下降训练单层网络", "notebooks/07_one_hot_net"),
+    ("正则化强度相当于平滑", "notebooks/08_regularization_parity"),
+    ("嵌入向量表示", "notebooks/09_mlp"),
+    ("初始化导致激活值饱和", "notebooks/10_batchnorm"),
+    ("手动推导交叉熵的梯度", "notebooks/11_backprop_by_hand"),
+    ("逐层合并更长的上下文", "notebooks/12_wavenet"),
+]
+
+
 def _mathjax_prefix() -> str | None:
     """The CDN URL prefix (…/mathjax@3/) of the MathJax <script> in the built pages, if any page has math."""
     for page in sorted(HTML.rglob("*.html")):
@@ -184,6 +203,30 @@ def test_spaceless_chinese_query_finds_its_chapter_first(page, site, query, doc)
     assert results, f"{query!r}: no results"
     assert results[0] == doc, f"{query!r}: first result is {results[0]}, expected {doc}; all: {results}"
     assert not [e for e in page.errors if e not in KNOWN_PAGE_ERRORS], page.errors
+
+
+_PRESENT_PHRASES = [s for s in PHRASES if s[1] in chapter_docs()]
+
+
+def test_every_chapter_has_a_phrase():
+    assert [doc for _, doc in PHRASES] == chapter_docs()
+
+
+@pytest.mark.parametrize("query,doc", _PRESENT_PHRASES or [pytest.param(None, None,
+                                                                         marks=pytest.mark.skip("no chapters"))])
+def test_natural_phrase_finds_its_chapter_in_the_first_three(page, site, query, doc):
+    results = _search(page, site, query)
+    first = list(dict.fromkeys(results))[:3]  # a page listed twice (page and section) counts once
+    assert doc in first, f"{query!r}: {doc} is not among the first three pages {first}; all: {results}"
+    assert not [e for e in page.errors if e not in KNOWN_PAGE_ERRORS], page.errors
+
+
+def test_phrase_segments_do_not_overlap(page, site):
+    """Segments are picked longest first and never overlap: 函数计算 gives 函数 + 计算, not also 数计."""
+    _search(page, site, "似然函数计算")
+    terms = page.evaluate("splitQuery('似然函数计算')")
+    assert terms == ["似然", "函数", "计算"], terms
+    assert page.evaluate("Object.keys(window.ZH_SEARCH_TEACHES || {}).length") > 0, "zh_search_terms.js not loaded"
 
 
 def test_query_is_segmented_in_the_browser(page, site):

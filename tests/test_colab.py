@@ -11,6 +11,9 @@
     URL of each list is dead, any other HTTP(S) request goes to a dead proxy, and the notebook is executed
     top to bottom with nbclient. Each chapter runs in its own empty directory and kernel; by default
     chapters 01 (the first page a reader opens) and 04 (MM_COLAB_NOTEBOOK=all runs every notebook).
+(d) A notebook service in mainland China (book/china.md): the bootstrap and load_words() with their default
+    address lists, raw.githubusercontent.com refusing and cdn.jsdelivr.net answering over real TLS (a local
+    server with a throw-away CA); and the facts the China page states (timeouts, mirror) are the code's.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import inspect
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from sitelib import NOTEBOOKS, ROOT, github_repo
+from sitelib import NOTEBOOKS, ROOT, github_repo, toc_files
 
 _spec = importlib.util.spec_from_file_location("execute_notebook", ROOT / ".ci" / "execute_notebook.py")
 execute_notebook = importlib.util.module_from_spec(_spec)
@@ -212,3 +217,99 @@ def test_chapter_runs_alone_like_colab(src, tmp_path, monkeypatch, http_server, 
     assert hashlib.sha256(downloaded.read_bytes()).hexdigest() == NAMES_SHA256
     assert "/notebooks/mm_utils.py" in srv.requests and "/data/names.txt" in srv.requests, srv.requests
     print(f"{src.name} ran alone in {elapsed:.1f} s; server saw {srv.requests}")
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) mainland China (book/china.md): GitHub unreachable, jsDelivr up, the default address lists
+# ---------------------------------------------------------------------------------------------
+
+# Loaded by the child Python through PYTHONPATH: every HTTPS connection goes to a local TLS server for
+# cdn.jsdelivr.net, is refused for raw.githubusercontent.com (blocked), and fails for any other host (offline).
+_SITECUSTOMIZE = """\
+import os, socket
+_real = socket.create_connection
+def _route(address, *args, **kwargs):
+    host, port = address[0], address[1]
+    if host == "cdn.jsdelivr.net" and port == 443:
+        return _real(("127.0.0.1", int(os.environ["MM_TEST_MIRROR_PORT"])), *args, **kwargs)
+    if host == "raw.githubusercontent.com":
+        raise ConnectionRefusedError(f"{host} is unreachable (simulated)")
+    if host in ("127.0.0.1", "localhost"):
+        return _real(address, *args, **kwargs)
+    raise OSError(f"offline (simulated): {host}")
+socket.create_connection = _route
+"""
+
+
+def _tls_files(tmp: Path) -> tuple[Path, Path, Path]:
+    """A throw-away CA and a certificate for cdn.jsdelivr.net signed by it (openssl, Debian's base image)."""
+    if not shutil.which("openssl"):
+        pytest.fail("openssl (Debian package openssl) is needed to fake the mirror's TLS certificate")
+    ca_key, ca, key, csr, cert, ext = (tmp / n for n in ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem", "ext"))
+    ext.write_text("subjectAltName=DNS:cdn.jsdelivr.net\nbasicConstraints=CA:FALSE\n")
+    for cmd in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+         "-subj", "/CN=mm test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=cdn.jsdelivr.net"],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert, "-days", "2",
+         "-extfile", ext],
+    ):
+        subprocess.run(["openssl", *map(str, cmd)], check=True, capture_output=True, timeout=60)
+    return ca, cert, key
+
+
+def test_bootstrap_and_data_from_jsdelivr_when_github_is_blocked(tmp_path, http_server, names_path):
+    """The bootstrap cell and load_words() with their default addresses, as on a mainland notebook service:
+    raw.githubusercontent.com refuses, cdn.jsdelivr.net answers (over real TLS, a local server with a test
+    CA); both files arrive from the mirror and pass their checks."""
+    import ssl
+
+    mod = importlib.util.spec_from_file_location("mm_utils_check", NOTEBOOKS / "mm_utils.py")
+    mm = importlib.util.module_from_spec(mod)
+    mod.loader.exec_module(mm)
+    owner, name, branch = github_repo()
+    mirror = "https://cdn.jsdelivr.net"
+    assert any(u.startswith(mirror) for u in mm.NAMES_URLS), "the data has no jsDelivr mirror"
+    routes = {
+        f"/gh/{owner}/{name}@{branch}/notebooks/mm_utils.py": (NOTEBOOKS / "mm_utils.py").read_bytes(),
+        **{u.removeprefix(mirror): names_path.read_bytes() for u in mm.NAMES_URLS if u.startswith(mirror)},
+    }
+    ca, cert, key = _tls_files(tmp_path)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    work = tmp_path / "content"
+    work.mkdir()
+    script = expected_bootstrap() + "\nimport mm_utils\nprint(len(mm_utils.load_words()), 'names')\n"
+    with http_server(routes) as srv:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+        srv.httpd.socket = tls.wrap_socket(srv.httpd.socket, server_side=True)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "MM_NAMES_PATH", "MM_NAMES_URL", "MM_UTILS_URLS")
+               and not k.lower().endswith("_proxy")}
+        env.update(PYTHONPATH=str(site), SSL_CERT_FILE=str(ca), MM_TEST_MIRROR_PORT=str(srv.httpd.server_address[1]))
+        res = subprocess.run([sys.executable, "-c", script], cwd=work, env=env, capture_output=True, text=True,
+                             timeout=120)
+        requests = list(srv.requests)
+    assert res.returncode == 0, res.stderr + res.stdout
+    assert "32033 names" in res.stdout
+    assert "raw.githubusercontent.com" in res.stdout, "the bootstrap should report the blocked GitHub address"
+    assert sorted(requests) == sorted(routes), requests
+    assert (work / "mm_utils.py").read_bytes() == (NOTEBOOKS / "mm_utils.py").read_bytes()
+    assert hashlib.sha256((work / "names.txt").read_bytes()).hexdigest() == NAMES_SHA256
+
+
+def test_china_page_matches_the_code():
+    """book/china.md tells readers what the bootstrap and load_words() do; the facts it states are the code's."""
+    page = (ROOT / "book" / "china.md").read_text(encoding="utf-8")
+    mod = importlib.util.spec_from_file_location("mm_utils_check", NOTEBOOKS / "mm_utils.py")
+    mm = importlib.util.module_from_spec(mod)
+    mod.loader.exec_module(mm)
+    waits = {int(s) for s in re.findall(r"最多等 (\d+) 秒", page)}
+    boot = {int(s) for s in re.findall(r"timeout=(\d+)", expected_bootstrap())}
+    assert waits and waits == boot == {int(inspect.signature(mm.load_words).parameters["timeout"].default)}
+    assert "cdn.jsdelivr.net/gh/" in page and "cdn.jsdelivr.net/gh/" in expected_bootstrap()
+    assert all(any(u.startswith(p) for u in mm.NAMES_URLS) for p in ("https://raw.githubusercontent.com/",
+                                                                     "https://cdn.jsdelivr.net/gh/"))
+    assert "book/china" in toc_files(), "book/china must be in _toc.yml"

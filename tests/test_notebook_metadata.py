@@ -63,3 +63,38 @@ def test_the_check_catches_timestamps_and_strip_only_removes_them(tmp_path):
     # what the stored-output contract needs is kept: outputs, execution counts, tags
     assert "".join(out["cells"][0]["outputs"][0]["data"]["text/plain"]) == "2"
     assert out["cells"][0]["execution_count"] == 1 and out["cells"][0]["metadata"]["tags"] == ["hide-cell"]
+
+
+def split_streams(nb: dict) -> list[int]:
+    """Cells (index) whose printed text is stored as two or more consecutive stream outputs of one name."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        outs = cell.get("outputs", [])
+        if any(a.get("output_type") == b.get("output_type") == "stream" and a.get("name") == b.get("name")
+               for a, b in zip(outs, outs[1:])):
+            found.append(i)
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_printed_text_of_a_cell_is_one_box(path):
+    found = split_streams(json.loads(path.read_text(encoding="utf-8")))
+    assert not found, (
+        f"{path.name}: cells {found} store their printed text in several pieces (the site shows several boxes): "
+        f"`python .ci/execute_notebook.py --strip-only notebooks/{path.name}` merges them"
+    )
+
+
+def test_strip_merges_consecutive_streams_and_keeps_the_rest():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("...", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "<Figure>"}),
+                    nbformat.v4.new_output("stream", name="stdout", text="c\n")]
+    nb.cells.append(cell)
+    assert split_streams(nb) == [0]
+    out = execute_notebook.strip(nb).cells[0].outputs
+    assert [(o.output_type, o.get("text")) for o in out] == [
+        ("stream", "a\nb\n"), ("display_data", None), ("stream", "c\n")]
+    assert split_streams(nb) == []

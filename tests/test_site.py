@@ -111,6 +111,19 @@ def test_search_index_uses_the_domain_dictionary():
     assert "中英术语表" in index["titles"]
 
 
+@needs_build
+def test_search_knows_which_chapter_teaches_each_glossary_term():
+    """_static/zh_search_terms.js (book/_ext/search_terms.py): every glossary term -> the chapters its entry links."""
+    import json
+
+    text = (ROOT / "_build" / "html" / "_static" / "zh_search_terms.js").read_text(encoding="utf-8")
+    mapping = json.loads(text[text.index("{"): text.rindex("}") + 1])
+    assert set(mapping) == {t.lower() for t in glossary_terms()}
+    assert mapping["嵌入"] == ["notebooks/09_mlp"] and mapping["似然"] == ["notebooks/06_likelihood_nll"]
+    docs = set(toc_files())
+    assert all(d in docs for ds in mapping.values() for d in ds), "a glossary link points outside the toc"
+
+
 # ---------------------------------------------------------------------------------------------
 # Glossary
 # ---------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@
  *
  * 1. 替换全局的 splitQuery：对每一段汉字，用浏览器的 Intl.Segmenter（zh，按词）切分，
  *    再补上索引里出现过、并且是这段文字子串的词（jieba 与浏览器的切法可能不同），
- *    只保留“最长”的那些（“负对数似然”在索引里时不再单独搜“对数”）。
- * 2. 替换 Search.performTermsSearch 的打分：一页的得分是各个查询词得分之和（原来取最大值），
- *    词出现在页面标题里再加分；若没有一页包含全部查询词，就返回包含最多查询词的页面，
- *    而不是什么也不返回。拉丁字母的查询与 Sphinx 原来的行为一致（同样的切分、同样要求全部命中）。
+ *    然后先长后短挑出互不重叠的词（“负对数似然”在索引里时不再单独搜“对数”）。
+ * 2. 替换 Search.performTermsSearch 的打分：不再要求页面包含全部查询词（读者输入的短语里常有
+ *    页面没有的词，如“似然函数计算”），而是按页面含有几个查询词、这些词出现在哪里（页面标题、
+ *    小节标题、正文；术语表里的词算在讲它的那一章的标题里）以及词的区分度打分排序，见下面的 WHERE。
  * 3. 排序的两处微调（Scorer.score）：术语表的词条（Sphinx 把它们当索引条目，给 100 分）排在
  *    标题里讲这个词的章节之后、只顺带提到它的页面之前；首页和术语表页面同分时让位给章节。
  *
@@ -34,26 +34,33 @@
   /** 把一段连续的汉字切成索引认识的词。 */
   const splitHan = (run) => {
     const ix = index();
-    const found = new Set();
+    const cands = []; // [词, 起点]
     if (segmenter) {
       for (const s of segmenter.segment(run)) {
-        if (s.isWordLike && s.segment.length > 1) found.add(s.segment);
+        if (s.isWordLike && s.segment.length > 1 && (!ix || known(ix, s.segment))) cands.push([s.segment, s.index]);
       }
     }
     if (ix) {
-      for (const w of [...found]) if (!known(ix, w)) found.delete(w);
       // 索引里所有是这段文字子串的词（至少两个字；索引本来就不收单字）
       for (let i = 0; i < run.length; i++) {
         for (let j = i + 2; j <= run.length; j++) {
           const w = run.slice(i, j);
-          if (known(ix, w)) found.add(w);
+          if (known(ix, w)) cands.push([w, i]);
         }
       }
     }
-    // 只保留最长的：被另一个候选词包含的词丢掉
-    const words = [...found].filter(
-      (w) => ![...found].some((o) => o !== w && o.includes(w))
-    );
+    // 先长后短、先左后右地挑互不重叠的词：“负对数似然”在索引里时不再单独搜“对数”，
+    // “函数计算”切成“函数”“计算”，不会多出跨词的“数计”
+    cands.sort((a, b) => b[0].length - a[0].length || a[1] - b[1]);
+    const used = new Array(run.length).fill(false);
+    const picked = [];
+    for (const [w, i] of cands) {
+      if (used.slice(i, i + w.length).some(Boolean)) continue;
+      for (let k = i; k < i + w.length; k++) used[k] = true;
+      picked.push([w, i]);
+    }
+    picked.sort((a, b) => a[1] - b[1]);
+    const words = [...new Set(picked.map(([w]) => w))];
     return words.length ? words : [run]; // 什么都没认出来：交给 Sphinx 的部分匹配
   };
 
@@ -74,52 +81,59 @@
     return out;
   };
 
-  /** 全文词搜索：得分相加，标题加分，缺词时退而求其次。 */
+  /**
+   * 全文词搜索：按查询里的词在页面中出现的“多少”和“位置”给页面打分，不要求每个词都出现。
+   *
+   * 每个词在一页里取它最好的位置：页面标题 WHERE.title，小节标题 WHERE.heading，正文 WHERE.body
+   * （只是索引词的一部分时用 partial 的分数）；再乘以这个词的区分度 log(1 + 页面总数 / 含这个词的页面数)，
+   * 几乎每页都有的词（“计算”“表示”）分量轻，讲某个主题的词分量重。一页的得分是各个词的得分之和：
+   * 含的词越多、词的位置越显要，排得越前。
+   */
+  const WHERE = { title: 30, heading: 15, body: 5, partialHeading: 7, partialBody: 2 };
+  // 术语 -> 讲它的章节；由 book/_ext/search_terms.py 在构建时从术语表生成（_static/zh_search_terms.js）
+  const TEACHES = () => window.ZH_SEARCH_TEACHES || {};
+
   const performTermsSearch = (searchTerms, excludedTerms) => {
     const ix = Search._index;
     const { terms, titleterms, filenames, docnames, titles } = ix;
-    const perFile = new Map(); // file -> Map(word -> score)
     const escape = (s) => s.replace(/[.*+\-?^${}()|[\]\\]/g, "\\$&");
+    const filesOf = (entry) => (entry === undefined ? [] : entry.length === undefined ? [entry] : entry);
+    const has = (table, word) => Object.prototype.hasOwnProperty.call(table, word);
 
-    const add = (files, word, score) => {
-      if (files === undefined) return;
-      for (const file of files.length === undefined ? [files] : files) {
-        if (!perFile.has(file)) perFile.set(file, new Map());
-        const m = perFile.get(file);
-        m.set(word, Math.max(m.get(word) || 0, score));
-      }
-    };
-
-    for (const word of searchTerms) {
-      add(terms[word], word, Scorer.term);
-      add(titleterms[word], word, Scorer.title);
+    const perFile = new Map(); // file -> 得分
+    for (const word of new Set(searchTerms)) {
+      const where = new Map(); // file -> 这个词在这一页的最好位置的分数
+      const put = (files, score) => {
+        for (const f of filesOf(files)) where.set(f, Math.max(where.get(f) || 0, score));
+      };
+      put(terms[word], WHERE.body);
+      put(titleterms[word], WHERE.heading);
       // 部分匹配（与 Sphinx 相同，只在索引里没有这个词时做）。拉丁字母词至少 3 个字母；
       // 汉字不限长度：索引不收单字，查“熵”只能靠包含它的词（如“交叉熵”）
       if (word.length > (HAN.test(word) ? 0 : 2)) {
         const re = new RegExp(escape(word));
-        if (!Object.prototype.hasOwnProperty.call(terms, word))
-          for (const t of Object.keys(terms)) if (re.test(t)) add(terms[t], word, Scorer.partialTerm);
-        if (!Object.prototype.hasOwnProperty.call(titleterms, word))
-          for (const t of Object.keys(titleterms)) if (re.test(t)) add(titleterms[t], word, Scorer.partialTitle);
+        if (!has(terms, word)) for (const t of Object.keys(terms)) if (re.test(t)) put(terms[t], WHERE.partialBody);
+        if (!has(titleterms, word))
+          for (const t of Object.keys(titleterms)) if (re.test(t)) put(titleterms[t], WHERE.partialHeading);
       }
+      for (const f of where.keys()) if (titles[f].toLowerCase().includes(word)) where.set(f, WHERE.title);
+      // 术语表里的词：讲它的那一章（术语表词条末尾链接的章节）按标题里有这个词计分
+      for (const doc of TEACHES()[word] || []) {
+        const f = docnames.indexOf(doc);
+        if (f >= 0) where.set(f, WHERE.title);
+      }
+      if (!where.size) continue;
+      const idf = Math.log(1 + docnames.length / where.size);
+      for (const [f, s] of where) perFile.set(f, (perFile.get(f) || 0) + s * idf);
     }
 
     const excluded = (file) =>
-      [...excludedTerms].some((t) =>
-        [terms[t], titleterms[t]].some(
-          (f) => f === file || (Array.isArray(f) && f.includes(file))
-        )
-      );
+      [...excludedTerms].some((t) => filesOf(terms[t]).includes(file) || filesOf(titleterms[t]).includes(file));
 
-    let most = 0;
-    for (const m of perFile.values()) most = Math.max(most, m.size);
     const results = [];
-    for (const [file, m] of perFile) {
-      if (m.size < most || excluded(file)) continue;
-      const title = titles[file].toLowerCase();
-      let score = 0;
-      for (const [word, s] of m) score += s + (title.includes(word) ? Scorer.title : 0);
-      results.push([docnames[file], titles[file], "", null, score, filenames[file]]);
+    for (const [file, score] of perFile) {
+      if (excluded(file)) continue;
+      results.push([docnames[file], titles[file], "", null, Math.round(score * 10) / 10, filenames[file]]);
     }
     return results;
   };
