@@ -36,18 +36,19 @@ sys.path.insert(0, str(ROOT / "notebooks"))
 sys.path.insert(0, str(ROOT))
 
 import mm_utils  # noqa: E402
-from support.chapters import load  # noqa: E402
+from support.chapters import load, load_cell  # noqa: E402
 
 SEED = 2147483647
 RESULTS = ROOT / "benchmarks" / "part2_results.json"
 
 
-def book_split_data(block_size: int) -> dict[str, torch.Tensor]:
+def book_split_data(block_size: int) -> dict:
     words = mm_utils.load_words()
     stoi, _ = mm_utils.build_vocab(words)
     splits = mm_utils.split_words(words, torch.Generator().manual_seed(SEED))
     Xtr, Ytr, Xdev, Ydev, _, _ = mm_utils.build_splits(splits, stoi, block_size)
-    return {"Xtr": Xtr, "Ytr": Ytr, "Xdev": Xdev, "Ydev": Ydev}
+    names = dict(zip(("train_words", "dev_words", "test_words"), splits), stoi=stoi)
+    return {"Xtr": Xtr, "Ytr": Ytr, "Xdev": Xdev, "Ydev": Ydev, "words": names}
 
 
 def schedule(spec: tuple, steps: int):
@@ -96,12 +97,16 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["bn_forward"](parameters, X, (ns["bnmean_running"], ns["bnstd_running"]))
     elif chapter == "10":
-        ns = load("10_batchnorm", "make_bn_mlp")
-        model = ns["make_bn_mlp"](recipe["n_embd"], recipe["n_hidden"], g, block_size=ctx)
-        parameters, forward = model.parameters(), model
+        # chapter 10 builds its best model inline (the cell that defines `model`): run that cell as it is,
+        # on the book's split, and train with the generator it seeded, as the next cell of the chapter does
+        ns = load_cell("10_batchnorm", "model", **data["words"])
+        if (ns["emb_dim"], ns["width"], ns["block_size"]) != (recipe["n_embd"], recipe["n_hidden"], ctx):
+            raise ValueError("recipes_ch10.CHAPTER no longer matches chapter 10's model cell")
+        parameters, forward, g = ns["parameters"], ns["model"], ns["g"]
         t0 = time.perf_counter()
-        mm_utils.train_minibatch(_cross_entropy_of(model), parameters, Xtr, Ytr, steps=steps,
+        mm_utils.train_minibatch(_cross_entropy_of(forward), parameters, Xtr, Ytr, steps=steps,
                                  batch_size=batch_size, lr=lr, g=g)
+        ns["layers"][1].training = False  # the chapter's own switch to inference mode
     elif chapter == "11":
         ns = load("11_backprop_by_hand", "init_params", "train_manual", "bn_calibrate", "forward_eval",
                   block_size=ctx, n_embd=recipe["n_embd"], n_hidden=recipe["n_hidden"], vocab_size=27, Xtr=Xtr)

@@ -14,6 +14,8 @@ top-level imports and the keyword arguments, which stand in for the chapter's gl
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import sys
 from pathlib import Path
 
@@ -78,4 +80,23 @@ def load(stem: str, *names: str, **env) -> dict:
     ns.update(env)
     for name in sorted(wanted, key=lambda n: defs[n][0]):
         exec(compile(defs[name][1], f"{stem}.ipynb ({name})", "exec"), ns)
+    return ns
+
+
+def load_cell(stem: str, defines: str, **env) -> dict:
+    """Execute the whole code cell of notebooks/<stem>.ipynb that defines ``defines`` at top level (a cell
+    that builds a model inline rather than in a function), after the notebook's imports, in a namespace
+    holding ``env``; what the cell prints is discarded. Returns the namespace."""
+    imports, defs = definitions(stem)
+    if defines not in defs:
+        raise KeyError(f"{stem} defines no top-level {defines!r}")
+    cells = [src for src in _cells(stem) if any(
+        isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == defines for n in ast.parse(src).body)]
+    if str(NOTEBOOKS) not in sys.path:
+        sys.path.insert(0, str(NOTEBOOKS))
+    ns: dict = {"__name__": f"chapter_{stem}"}
+    exec(compile("\n".join(imports), f"{stem}.ipynb (imports)", "exec"), ns)
+    ns.update(env)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(cells[0], f"{stem}.ipynb (cell defining {defines})", "exec"), ns)
     return ns

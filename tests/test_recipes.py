@@ -4,19 +4,25 @@ schedule or builder shows up here), and the parameter count of the full model.""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import re
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
 from benchmarks import bench_part2
 
+ROOT = Path(__file__).resolve().parent.parent
 STEPS = 40
 # (chapter, recipe) -> (dev loss after STEPS steps, parameters); from `python benchmarks/bench_part2.py NN --steps 40`
 STORED = {
     ("09", "lecture"): (13.745442, 11897),
     ("09", "chapter"): (2.504071, 23259),
     ("10", "lecture"): (2.981714, 12097),
+    ("10", "chapter"): (2.703746, 28359),
     ("11", "lecture"): (3.120476, 4137),
     ("11", "chapter"): (2.786457, 4137),
     ("12", "lecture"): (2.817871, 76579),
@@ -73,3 +79,53 @@ def test_the_loader_runs_the_chapter_definitions_and_what_they_call():
     assert "def forward_backward(parameters, Xb, Yb):" in defs["forward_backward"][1]
     with pytest.raises(KeyError, match="no_such_function"):
         load("09_mlp", "no_such_function")
+
+
+# The chapter's names for the recipe's settings, where they differ (chapter 10 says emb_dim and width).
+NAMES = {"10": {"n_embd": "emb_dim", "n_hidden": "width"}}
+# How each chapter writes its final model's schedule: a step decay at steps // 2, or a cosine.
+STEP = re.compile(r"(?:lambda i:|return) ([\d.]+) if [ik] < steps // 2 else ([\d.]+)")
+COSINE = re.compile(r"cosine_lr\(([\d.]+), ([\d.]+), steps\)")
+
+
+def final_model_code(stem: str) -> tuple[dict, str]:
+    """Literal values of the top-level assignments in the chapter's code up to its results-row cell (the
+    last assignment of a name wins: the final model's settings) and that code's text."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    values, text = {}, []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "results-row" in cell.metadata.get("tags", []):
+            break
+        src = "\n".join(line for line in cell.source.split("\n") if not line.lstrip().startswith(("%", "!")))
+        text.append(src)
+        for node in ast.parse(src).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            target = node.targets[0]
+            names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
+            vals = [node.value] if isinstance(target, ast.Name) else getattr(node.value, "elts", [])
+            for n, v in zip(names, vals):
+                if isinstance(n, ast.Name) and isinstance(v, ast.Constant):
+                    values[n.id] = v.value
+    return values, "\n".join(text)
+
+
+@pytest.mark.parametrize("chapter", ["09", "10", "11", "12"])
+def test_the_chapter_recipe_is_the_chapter_final_model(chapter):
+    """benchmarks/recipes_chNN.CHAPTER holds the settings the chapter's own final model uses: sizes, steps,
+    batch size and learning-rate schedule, read from the notebook's code."""
+    mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    values, code = final_model_code(mod.NOTEBOOK)
+    recipe = dict(mod.CHAPTER)
+    assert values["block_size"] == mod.BLOCK_SIZE
+    for key in ("n_embd", "n_hidden", "steps", "batch_size"):
+        assert values[NAMES.get(chapter, {}).get(key, key)] == recipe[key], key
+    if "out_scale" in recipe:
+        assert f"out_scale={recipe['out_scale']})" in code
+    kind, *lr = recipe["lr"]
+    if kind == "step":
+        assert [float(x) for x in STEP.findall(code)[-1]] == lr[:2] and lr[2] == 0.5
+    else:
+        assert [float(x) for x in COSINE.findall(code)[-1]] == lr
