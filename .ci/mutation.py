@@ -11,7 +11,12 @@ change there (the working tree is never touched), and runs the Part II unit test
 is *killed* when some test fails, *survived* when all pass. Exit status 1 if any mutant survived or a
 mutant's text no longer matches the module (then update the list below with the module).
 
-Not a test module (pytest does not collect .ci/); it takes a few minutes on the 2-core machine.
+Not a test module (pytest does not collect .ci/); it takes a few minutes on the 2-core machine
+(tests/test_mutation_list.py only checks that every mutant still matches the module).
+
+Last score (issue 19): 35/35 killed. The tests before issue 19 killed 27 of the first 30: BatchNorm's eps
+outside the square root, running statistics updated inside the graph and sample_model stopping one
+character late survived them.
 """
 
 from __future__ import annotations
