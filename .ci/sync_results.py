@@ -3,7 +3,7 @@
     python .ci/sync_results.py          # rewrite the tables in place
     python .ci/sync_results.py --check  # exit 1 if a table is out of date (tests/test_results.py checks the same)
 
-A chapter's `results-row` cell prints its rows (tests/test_results.py documents the format). After you
+A chapter's `results-row` cell prints its rows (support/results.py documents the format). After you
 re-execute a chapter that has one, its training seconds change; run this script so that the page and
 the later chapters' 小结 tables show the stored numbers again. Only table rows are rewritten: the
 rows between a table's separator line and its end; markdown cells' other text and all outputs stay.
@@ -18,9 +18,9 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from test_results import LOOSE, NOTEBOOKS, PAGE, produced  # noqa: E402
+from support.results import LOOSE, NOTEBOOKS, PAGE, produced  # noqa: E402
 
 HEADER = re.compile(r"^\| 模型 \| 章 \|")
 

@@ -1,19 +1,22 @@
-"""性能基准：慢路径（各章为了讲清楚而写的循环）与快路径（附录 A1 的向量化写法）的时间之比。
+"""Benchmark: how much slower the slow paths (the loops the chapters write to make the idea clear) are than
+the fast paths (appendix A1's vectorized forms).
 
-运行（在仓库根目录）：
+Run from the repository root:
 
-    python benchmarks/bench.py            # 计数、训练一步、采样、收敛（约 1 分钟）
-    python benchmarks/bench.py --suite    # 另外计时整个 `python -m pytest --nbval` 及每个文件的占比
-    python benchmarks/bench.py --exact    # 收敛部分真的用第 7 章逐样本的写法跑到阈值（约 2–3 分钟）
-    python benchmarks/bench.py --threads 1   # 单线程对照（默认用 torch 的默认线程数）
-    python benchmarks/bench.py --quick    # 几秒钟：前 1000 个名字、每项测一次、收敛只试 lr 50（tests/test_bench.py）
-    python benchmarks/bench.py --part2 09 10   # 第二部分：讲座的训练方案与本章方案在同一划分上的 dev 损失与时间
+    python benchmarks/bench.py            # counting, one training step, sampling, convergence (~1 minute)
+    python benchmarks/bench.py --suite    # also time the whole `python -m pytest --nbval` and each file's share
+    python benchmarks/bench.py --exact    # convergence really runs chapter 7's per-example form to the threshold
+    python benchmarks/bench.py --threads 1   # single-thread comparison (default: torch's default thread count)
+    python benchmarks/bench.py --quick    # seconds: first 1000 names, one repeat, convergence only at lr 50
+    python benchmarks/bench.py --part2 09 10   # Part II: the lecture's recipe vs the chapter's, dev loss and time
 
-这不是测试：它只打印表格，不判断通过与否。机器忙的时候（表头的 load average 接近或超过 CPU 数），
-多线程的运算会互相等待，时间和比值都会失真：请在空闲时运行，并对照 median 与 min 两列。
-每一对写法在同一次运行里测量：先热身一次，再重复若干次取中位数
-（一次太短的操作在每个样本里连续运行多次再平均）。比值 = 慢路径时间 / 快路径时间。
-绝对时间取决于机器和当时的负载；比值更稳定，也只有比值适合写进正文。
+Not a test: it prints tables and judges nothing (tests/test_bench.py runs --quick so that it cannot rot).
+When the machine is busy (the header's load average near or above the CPU count), threaded operations wait
+for each other and times and ratios are distorted: run it on a quiet machine and compare the median and min
+columns. Each pair of forms is measured in the same run: one warm-up, then several repeats, median taken
+(an operation too short to time is run several times per sample and averaged). Ratio = slow time / fast
+time. Absolute times depend on the machine and its load; ratios are steadier and the only figures fit for
+the text.
 """
 
 from __future__ import annotations
@@ -34,14 +37,14 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "notebooks"))
-sys.path.insert(0, str(ROOT / "tests"))
-from reference import one_hot_loss  # noqa: E402
-
+sys.path.insert(0, str(ROOT))
 import mm_utils  # noqa: E402
+from support.chapters import load  # noqa: E402
+from support.reference import one_hot_loss  # noqa: E402
 
 SEED = 2147483647
-THRESHOLD = 0.005  # 收敛：|loss - 计数模型的损失| < 0.005 nats
-CH07_LR = 50  # 第 7 章的学习率与训练步数（读自 notebooks/07_one_hot_net.ipynb）
+THRESHOLD = 0.005  # convergence: |loss - count model loss| < 0.005 nats
+CH07_LR = 50  # chapter 7's learning rate and steps (from notebooks/07_one_hot_net.ipynb)
 CH07_STEPS = 1000
 
 
@@ -49,15 +52,17 @@ CH07_STEPS = 1000
 
 
 def measure(fns: list[Callable[[], object]], repeats: int, min_sample: float = 0.02) -> list[tuple[float, float]]:
-    """测量一组写法：每个先热身一次；然后轮流测（A, B, C, A, B, C, ...）各 ``repeats`` 个样本，
-    使机器负载的起伏同样落在每种写法上。返回每种写法的 (中位数, 最小值)（秒/次）。比值用中位数算；
-    最小值与中位数差得多，说明测量时机器很忙（看表头的 load average）。
+    """Time a group of forms: each warms up once, then they take turns (A, B, C, A, B, C, ...) for
+    ``repeats`` samples each, so that swings in the machine's load fall on every form alike. Returns each
+    form's (median, min) in seconds per call. Ratios use the median; a min far below the median means the
+    machine was busy (see the header's load average).
 
-    一次调用短于 ``min_sample`` 秒的函数，在每个样本里连续调用多次再平均，避免计时器分辨率的影响。
+    A function faster than ``min_sample`` seconds is called several times per sample and averaged, so the
+    timer's resolution does not matter.
     """
     inner = []
     for fn in fns:
-        fn()  # 热身：第一次调用要分配内存、加载内核，不算
+        fn()  # warm-up: the first call allocates memory and loads kernels; not counted
         n = 1
         while True:
             t0 = time.perf_counter()
@@ -86,7 +91,7 @@ def fmt_time(s: float) -> str:
 
 
 def table(title: str, rows: list[tuple[str, float, float]], base: float, note: str = "") -> None:
-    """rows: (名称, 中位数秒, 最小值秒)。ratio = base / 中位数（相对第一行的加速比）。"""
+    """rows: (name, median seconds, min seconds). ratio = base / median (speed-up relative to the first row)."""
     print(f"\n## {title}")
     if note:
         print(note)
@@ -98,34 +103,19 @@ def table(title: str, rows: list[tuple[str, float, float]], base: float, note: s
 # ---------------------------------------------------------------- 1. counting
 
 
-def dict_loop(words: list[str]) -> dict[tuple[str, str], int]:
-    """第 2 章：用字典数二元组。"""
-    b: dict[tuple[str, str], int] = {}
-    for w in words:
-        chs = ["<S>"] + list(w) + ["<E>"]
-        for c1, c2 in zip(chs, chs[1:]):
-            bigram = (c1, c2)
-            b[bigram] = b.get(bigram, 0) + 1
-    return b
-
-
-def tensor_loop(words: list[str], stoi: dict[str, int]) -> torch.Tensor:
-    """第 3 章：逐个二元组 ``N[ix1, ix2] += 1``。"""
-    N = torch.zeros((27, 27), dtype=torch.int32)
-    for w in words:
-        chs = ["."] + list(w) + ["."]
-        for ch1, ch2 in zip(chs, chs[1:]):
-            N[stoi[ch1], stoi[ch2]] += 1
-    return N
+# The slow forms are appendix A1's own functions (the chapters' loops as A1 restates them for its timings),
+# loaded from the notebook: the bench times what the appendix shows.
+A1 = load("A1_vectorization_performance", "count_dict", "count_tensor_loop", "lookup_loss", "row_loss")
+dict_loop, tensor_loop = A1["count_dict"], A1["count_tensor_loop"]
+lookup_loss, row_loss = A1["lookup_loss"], A1["row_loss"]
 
 
 def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
-    # 先核对：三种写法数出的是同一个矩阵
+    # check first: the three forms count the same matrix
     b = dict_loop(words)
-    tok = {"<S>": 0, "<E>": 0, **{c: i for c, i in stoi.items() if c != "."}}
     Nd = torch.zeros((27, 27), dtype=torch.int32)
     for (c1, c2), n in b.items():
-        Nd[tok[c1], tok[c2]] = n
+        Nd[stoi[c1], stoi[c2]] = n
     assert torch.equal(Nd, N) and torch.equal(tensor_loop(words, stoi), N)
     xj, yj = mm_utils.bigram_indices_joined(words, stoi)
     assert torch.equal(xj, xs) and torch.equal(yj, ys)
@@ -144,7 +134,7 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
         repeats,
     )
     table(
-        f"1. 数二元组（{len(words)} 个名字，{xs.numel()} 个二元组）",
+        f"1. Counting bigrams ({len(words)} names, {xs.numel()} bigrams)",
         [
             ("dict loop, from words (ch02)", *t_dict),
             ("tensor loop N[ix1, ix2] += 1, from words (ch03)", *t_tens),
@@ -165,26 +155,21 @@ def bench_counting(words, stoi, xs, ys, N, repeats) -> dict[str, float]:
 # ---------------------------------------------------------------- 2. one training step
 
 
-onehot_loss = one_hot_loss  # 第 7 章的写法：one-hot -> 矩阵乘法 -> 手写 softmax -> 平均负对数似然（tests/reference.py）
-
-
-def lookup_loss(W: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """行查找 W[xs] + F.cross_entropy：第 8 章讲的写法。"""
-    return F.cross_entropy(W[xs], ys)
+onehot_loss = one_hot_loss  # chapter 7's way: one-hot -> matmul -> softmax by hand -> mean NLL (support/reference.py)
 
 
 def sgd_step(lossf: Callable[[torch.Tensor], torch.Tensor], W: torch.Tensor, lr: float) -> float:
-    loss = lossf(W)  # 前向
+    loss = lossf(W)  # forward
     W.grad = None
-    loss.backward()  # 反向
-    W.data += -lr * W.grad  # 更新
+    loss.backward()  # backward
+    W.data += -lr * W.grad  # update
     return loss.item()
 
 
 def bench_step(xs, ys, N, repeats) -> dict[str, float]:
     g = torch.Generator().manual_seed(SEED)
     W0 = torch.randn((27, 27), generator=g)
-    # 核对：四种写法给出同一个损失和梯度
+    # check: the four forms give the same loss and gradient
     grads, losses = [], []
     for f in (
         lambda W: onehot_loss(W, xs, ys),
@@ -200,7 +185,7 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
         grads.append(W.grad)
     assert max(losses) - min(losses) < 1e-5 and all(torch.allclose(grads[0], gr, atol=1e-4) for gr in grads)
 
-    # 学习率很小，重复多次时 W 几乎不变，每次测的都是同样的计算
+    # a tiny learning rate: W barely moves over the repeats, so every sample times the same computation
     def make(f):
         W = W0.clone().requires_grad_()
         return lambda: sgd_step(f, W, 1e-3)
@@ -216,7 +201,8 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
         repeats,
     )
     table(
-        f"2. 训练一步（前向 + 反向 + 更新），全部 {xs.numel()} 个样本，{torch.get_num_threads()} 个线程",
+        f"2. One training step (forward + backward + update), all {xs.numel()} examples, "
+        f"{torch.get_num_threads()} threads",
         [
             ("one-hot @ W + manual softmax/NLL (ch07)", *t_oh),
             ("W[xs] + F.cross_entropy (ch08)", *t_lk),
@@ -237,13 +223,14 @@ def bench_step(xs, ys, N, repeats) -> dict[str, float]:
 
 
 def sample_names_inverse_cdf(P: torch.Tensor, itos: dict[int, str], num: int, g: torch.Generator) -> list[str]:
-    """批量采样，每步用“均匀随机数 + 累积概率 + searchsorted”（逆变换采样）代替 multinomial。"""
+    """Batched sampling that draws with a uniform number + cumulative probabilities + searchsorted (inverse
+    transform sampling) instead of multinomial."""
     return mm_utils.sample_names_batched(P, itos, num, g, inverse_cdf=True)
 
 
 def bench_sampling(P, itos, repeats, n_seq=1000, n_batch=20000) -> dict[str, float]:
     g = torch.Generator().manual_seed(SEED)
-    # 核对（粗略）：三种采样器的平均名字长度相近；严格的分布检验在 tests/test_fast_paths.py
+    # rough check: the three samplers give similar mean name lengths; the strict test is in tests/test_fast_paths.py
     means = [
         statistics.fmean(map(len, f(P, itos, 4000, g)))
         for f in (mm_utils.sample_names, mm_utils.sample_names_batched, sample_names_inverse_cdf)
@@ -257,13 +244,13 @@ def bench_sampling(P, itos, repeats, n_seq=1000, n_batch=20000) -> dict[str, flo
         ],
         repeats,
     )
-    # 换算成“每个名字的时间”，比值就是每秒名字数之比
+    # per-name time, so that the ratio is the ratio of names per second
     rows = [
         (f"sample_names, one at a time ({n_seq} names)", t_seq[0] / n_seq, t_seq[1] / n_seq),
         (f"sample_names_batched, multinomial ({n_batch})", t_bat[0] / n_batch, t_bat[1] / n_batch),
         (f"batched, inverse CDF (searchsorted) ({n_batch})", t_inv[0] / n_batch, t_inv[1] / n_batch),
     ]
-    table("3. 采样名字（时间 = 每个名字）", rows, rows[0][1], "ratio = names per second relative to sample_names.")
+    table("3. Sampling names (time per name)", rows, rows[0][1], "ratio = names per second relative to sample_names.")
     for name, t, _ in rows:
         print(f"  {name:48} {1 / t:12,.0f} names/s")
     return {"seq": rows[0][1], "batched": rows[1][1], "inverse_cdf": rows[2][1]}
@@ -273,7 +260,7 @@ def bench_sampling(P, itos, repeats, n_seq=1000, n_batch=20000) -> dict[str, flo
 
 
 def bench_suite() -> None:
-    print("\n## 4. 整个测试套件：python -m pytest --nbval --durations=0")
+    print("\n## 4. The whole test suite: python -m pytest --nbval --durations=0")
     cmd = [sys.executable, "-m", "pytest", "--nbval", "-q", "--durations=0", "--durations-min=0"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -299,14 +286,6 @@ def bench_suite() -> None:
 # ---------------------------------------------------------------- 5. convergence
 
 
-def row_loss(W: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
-    """每行一票：先算每一行（每个输入字符）的平均负对数似然，再对 27 行取平均。
-
-    梯度的第 i 行是 (softmax(W_i) - P_i) / 27，与这一行的数据多少无关；最优点仍是 softmax(W_i) = P_i。
-    """
-    return -(P * torch.log_softmax(W, dim=1)).sum(1).mean()
-
-
 def train_until(
     lossf: Callable[[torch.Tensor], torch.Tensor],
     N: torch.Tensor,
@@ -315,9 +294,10 @@ def train_until(
     max_steps: int,
     record: int | None = None,
 ) -> tuple[int | None, float, float | None]:
-    """从第 7 章的初始化出发做梯度下降，直到数据上的平均 NLL（count_loss）与 target 相差小于 THRESHOLD。
+    """Gradient descent from chapter 7's initialization until the mean NLL on the data (count_loss) is within
+    THRESHOLD of target.
 
-    返回 (所需步数或 None, 用时秒, 第 record 步之前的损失)。
+    Returns (steps needed or None, seconds, the loss before step ``record``).
     """
     g = torch.Generator().manual_seed(SEED)
     W = torch.randn((27, 27), generator=g, requires_grad=True)
@@ -330,7 +310,7 @@ def train_until(
             at_record = data_loss
         if abs(data_loss - target) < THRESHOLD and record is None:
             return k, time.perf_counter() - t0, at_record
-        if not data_loss < 10:  # 发散
+        if not data_loss < 10:  # diverged
             return None, time.perf_counter() - t0, at_record
         if k < max_steps:
             sgd_step(lossf, W, lr)
@@ -338,7 +318,8 @@ def train_until(
 
 
 def train_onehot_until(xs, ys, target: float, lr: float, max_steps: int) -> tuple[int | None, float]:
-    """第 7 章原样：每步对全部 228146 个样本做 one-hot 前向、反向和更新，损失就是训练循环打印的那个数。"""
+    """Chapter 7 as written: each step does the one-hot forward, backward and update on all 228146 examples;
+    the loss is the number the training loop prints."""
     g = torch.Generator().manual_seed(SEED)
     W = torch.randn((27, 27), generator=g, requires_grad=True)
     t0 = time.perf_counter()
@@ -353,8 +334,9 @@ def train_onehot_until(xs, ys, target: float, lr: float, max_steps: int) -> tupl
 
 
 def bench_convergence(xs, ys, N, P, step_times, exact: bool, lrs: list[float] | None = None) -> None:
-    target = mm_utils.avg_nll(P, xs, ys)  # 计数模型（未平滑）的损失 = 这个损失函数的最小值
-    print(f"\n## 5. 收敛：离计数模型的损失 {target:.4f} 还差多少（阈值 {THRESHOLD} nats），初始化同第 7 章")
+    target = mm_utils.avg_nll(P, xs, ys)  # the (unsmoothed) count model's loss = the minimum of this loss function
+    print(f"\n## 5. Convergence: steps to reach the count model's loss {target:.4f} (threshold {THRESHOLD} nats), "
+          "chapter 7's init")
     lossf_count = lambda W: mm_utils.count_loss(W, N)  # noqa: E731
     lossf_rows = lambda W: row_loss(W, P)  # noqa: E731
 
@@ -407,18 +389,18 @@ def bench_convergence(xs, ys, N, P, step_times, exact: bool, lrs: list[float] | 
 
 
 def main() -> None:
-    if "--part2" in sys.argv[1:]:  # 第二部分的基准（benchmarks/bench_part2.py）：其余参数原样交给它
+    if "--part2" in sys.argv[1:]:  # Part II benchmark (benchmarks/bench_part2.py) gets the other arguments
         import bench_part2
 
         argv = [a for a in sys.argv[1:] if a != "--part2"]
         raise SystemExit(bench_part2.main(argv))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=7, help="每项测量的重复次数（取中位数），默认 7")
-    ap.add_argument("--suite", action="store_true", help="另外计时整个 pytest --nbval 套件（慢）")
-    ap.add_argument("--exact", action="store_true", help="收敛部分真的用第 7 章 one-hot 写法跑到阈值（慢）")
-    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads；默认 0 = 不改（torch 的默认值）")
-    ap.add_argument("--quick", action="store_true", help="几秒钟的冒烟运行：前 1000 个名字，每项测一次")
-    ap.add_argument("--part2", action="store_true", help="第二部分：--part2 NN [NN ...] [--only chapter|lecture]")
+    ap.add_argument("--repeats", type=int, default=7, help="repeats per measurement (median taken), default 7")
+    ap.add_argument("--suite", action="store_true", help="also time the whole pytest --nbval suite (slow)")
+    ap.add_argument("--exact", action="store_true", help="convergence runs chapter 7's one-hot form (slow)")
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; default 0 = leave torch's default")
+    ap.add_argument("--quick", action="store_true", help="smoke run in seconds: first 1000 names, one repeat each")
+    ap.add_argument("--part2", action="store_true", help="Part II: --part2 NN [NN ...] [--only chapter|lecture]")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -429,7 +411,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, python {platform.python_version()}, "
           f"{platform.machine()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     words = mm_utils.load_words()
-    stoi, itos = mm_utils.build_vocab(words)  # 全部名字的字符表：子集里也是 27 个字符
+    stoi, itos = mm_utils.build_vocab(words)  # the vocabulary of all names: a subset also gets 27 characters
     if args.quick:
         words = words[:1000]
         print(f"--quick: first {len(words)} names, 1 repeat: the figures only show that every section runs")
@@ -443,7 +425,7 @@ def main() -> None:
     if args.suite:
         bench_suite()
     else:
-        print("\n## 4. 测试套件：跳过（加 --suite 运行）")
+        print("\n## 4. Test suite: skipped (add --suite)")
     bench_convergence(xs, ys, N, P, step_times, args.exact, [50] if args.quick else None)
 
 

@@ -17,12 +17,15 @@ FlattenConsecutive、Sequential）→ logits → F.cross_entropy → train_minib
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import math
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
@@ -399,7 +402,7 @@ def train_bigram_net(
 # → F.cross_entropy → train_minibatch；evaluate_loss 在某个划分上评估，sample_model 采样。
 # ---------------------------------------------------------------------------
 
-__all__ += ["build_dataset", "evaluate_loss", "train_minibatch", "sample_model"]
+__all__ += ["build_dataset", "build_splits", "evaluate_loss", "train_minibatch", "step_lr", "smooth", "sample_model"]
 
 
 def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -426,13 +429,51 @@ def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tu
     return torch.tensor(X, dtype=torch.int64).view(-1, block_size), torch.tensor(Y, dtype=torch.int64)
 
 
+def build_splits(
+    splits: tuple[list[str], list[str], list[str]], stoi: dict[str, int], block_size: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """全书划分的六个张量（第 9 章）：``Xtr, Ytr, Xdev, Ydev, Xte, Yte``。
+
+    ``splits`` 是 ``split_words`` 给出的 (训练, 开发, 测试) 三组名字；每组分别用 ``build_dataset`` 构造上下文窗口
+    （先划分、再构造，一个名字只落在一个划分里）。
+    """
+    out: list[torch.Tensor] = []
+    for ws in splits:
+        out.extend(build_dataset(ws, stoi, block_size))
+    Xtr, Ytr, Xdev, Ydev, Xte, Yte = out
+    return Xtr, Ytr, Xdev, Ydev, Xte, Yte
+
+
+def _switchable(model) -> list:
+    """模型里带 ``training`` 开关的部分：``Sequential`` 的各层（第 12 章），或者带开关的单个层（第 10 章）；
+    普通的前向函数（第 9 章）没有开关，返回空列表。"""
+    if hasattr(model, "layers"):
+        return [part for layer in model.layers for part in _switchable(layer)]
+    return [model] if hasattr(model, "training") else []
+
+
+@contextlib.contextmanager
+def _inference_mode(model) -> Iterator[None]:
+    """在 ``with`` 块里把模型切换到推理模式（``training = False``），结束时把每一层恢复成原来的模式。"""
+    parts = _switchable(model)
+    before = [part.training for part in parts]
+    for part in parts:
+        part.training = False
+    try:
+        yield
+    finally:
+        for part, mode in zip(parts, before):
+            part.training = mode
+
+
 def evaluate_loss(forward, X: torch.Tensor, Y: torch.Tensor) -> float:
     """模型在一个划分上的平均交叉熵损失（第 9 章），不记录梯度。
 
-    ``forward`` 把上下文 ``X``（``(num, block_size)``）映射成 logits（``(num, V)``）；
-    含批归一化的模型请先切换到推理模式（``training = False``），再把前向函数传进来。
+    ``forward`` 把上下文 ``X``（``(num, block_size)``）映射成 logits（``(num, V)``）。
+    由书中的层搭成的模型（第 10、12 章：``BatchNorm1d``、``Sequential``）在评估期间处于推理模式，
+    评估之后恢复原来的模式：评估不会改动运行统计量。普通的前向函数原样调用。
     """
-    with torch.no_grad():
+    with torch.no_grad(), _inference_mode(forward):
         return torch.nn.functional.cross_entropy(forward(X), Y).item()
 
 
@@ -469,6 +510,18 @@ def train_minibatch(
     return lossi
 
 
+def step_lr(lr0: float, lr1: float, at: int):
+    """学习率衰减（第 9 章）：第 ``at`` 步之前是 ``lr0``，从第 ``at`` 步起是 ``lr1``；返回“步数 → 学习率”的函数，
+    可以直接作为 ``train_minibatch`` 的 ``lr``。"""
+    return lambda i: lr0 if i < at else lr1
+
+
+def smooth(xs: list[float], window: int) -> list[float]:
+    """每 ``window`` 个数取平均（第 9 章，画小批量损失曲线用），去掉末尾凑不满的一段。"""
+    t = torch.tensor(xs[: len(xs) // window * window])
+    return t.view(-1, window).mean(1).tolist()
+
+
 def sample_model(
     forward,
     itos: dict[int, str],
@@ -482,10 +535,10 @@ def sample_model(
     上下文从 ``block_size`` 个 ``'.'`` 出发；每一步 ``forward`` 给出形状 ``(1, V)`` 的 logits，
     softmax 之后用 ``torch.multinomial``（生成器 ``g``）抽下一个字符，抽到 ``'.'``（编号 0）时结束。
     一个名字长到 ``max_len`` 个字符仍未结束时报错（模型几乎不给 ``'.'`` 概率，例如还没训练好）。
-    含批归一化的模型请先切换到推理模式。
+    与 ``evaluate_loss`` 一样，由书中的层搭成的模型在采样期间处于推理模式，之后恢复原来的模式。
     """
     names = []
-    with torch.no_grad():
+    with torch.no_grad(), _inference_mode(forward):
         for _ in range(num):
             context = [0] * block_size
             out = []
@@ -570,6 +623,15 @@ class BatchNorm1d:
     def parameters(self) -> list[torch.Tensor]:
         return [self.gamma, self.beta]
 
+    def train(self, mode: bool = True) -> BatchNorm1d:
+        """切换训练模式（``mode=False`` 即推理模式），与 ``torch.nn.Module.train`` 相同；返回层本身。"""
+        self.training = mode
+        return self
+
+    def eval(self) -> BatchNorm1d:
+        """切换到推理模式：``train(False)``。"""
+        return self.train(False)
+
 
 class Tanh:
     """逐元素的 tanh 激活（第 10 章）。没有参数。"""
@@ -583,10 +645,32 @@ class Tanh:
 
 
 # ---------------------------------------------------------------------------
+# 第 11 章：计时
+# ---------------------------------------------------------------------------
+
+__all__ += ["best_time"]
+
+
+def best_time(fn, repeats: int) -> float:
+    """调用 ``fn()`` ``repeats`` 次，返回最快一次的秒数（第 11 章）。
+
+    取最小值而不是平均值：机器上别的程序只会让某一次变慢，不会让它变快。在 ``torch.no_grad()`` 下运行，
+    计的是计算本身，不包括建计算图。
+    """
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+# ---------------------------------------------------------------------------
 # 第 12 章：WaveNet 式的层级模型用到的层
 # ---------------------------------------------------------------------------
 
-__all__ += ["Embedding", "FlattenConsecutive", "Sequential"]
+__all__ += ["Embedding", "FlattenConsecutive", "Sequential", "cosine_lr"]
 
 
 class Embedding:
@@ -627,10 +711,27 @@ class FlattenConsecutive:
 
 
 class Sequential:
-    """按顺序调用一串层（第 12 章）；``parameters()`` 把各层的参数连成一个列表。"""
+    """按顺序调用一串层（第 12 章）；``parameters()`` 把各层的参数连成一个列表。
+
+    ``train()`` / ``eval()`` 切换其中每个有模式的层（``BatchNorm1d``）；``training`` 表示是否有层处于训练模式。
+    """
 
     def __init__(self, layers: list):
         self.layers = layers
+
+    @property
+    def training(self) -> bool:
+        return any(part.training for part in _switchable(self))
+
+    def train(self, mode: bool = True) -> Sequential:
+        """把每个有模式的层切换到训练模式（``mode=False`` 即推理模式）；返回模型本身。"""
+        for part in _switchable(self):
+            part.training = mode
+        return self
+
+    def eval(self) -> Sequential:
+        """切换到推理模式：``train(False)``。"""
+        return self.train(False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -640,6 +741,12 @@ class Sequential:
 
     def parameters(self) -> list[torch.Tensor]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+
+def cosine_lr(lr_max: float, lr_min: float, steps: int):
+    """余弦学习率（第 12 章）：第 ``i`` 步是 ``lr_min + (lr_max - lr_min) * (1 + cos(pi * i / steps)) / 2``，
+    从 ``lr_max`` 平滑地降到第 ``steps`` 步的 ``lr_min``；返回“步数 → 学习率”的函数。"""
+    return lambda i: lr_min + 0.5 * (lr_max - lr_min) * (1 + math.cos(math.pi * i / steps))
 
 
 # ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ class _Server:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
+            def do_GET(self):  # the name is http.server's API
                 outer.requests.append(self.path)
                 body = outer.routes.get(self.path)
                 if body is None:

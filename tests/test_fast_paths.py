@@ -1,28 +1,28 @@
-"""快速路径：bigram_indices_joined、sample_names_batched（附录 A1）与 count_loss（第 7 章的合并写法）。
+"""Fast paths: bigram_indices_joined, sample_names_batched (appendix A1) and count_loss (chapter 7's grouped form).
 
-快速路径必须与它替代的慢路径给出相同的结果（编码、损失、梯度），或者相同的分布（采样）。
+A fast path must give the same result as the slow path it replaces (indices, loss, gradient), or the same
+distribution (sampling).
 
-采样的统计容差：n 个独立样本里某事件的频率 f 估计概率 p，标准误 SE = sqrt(p(1-p)/n)。
-我们要求每个被比较的量都满足 |f - p| <= 5·SE。若采样器正确，单个量越界的概率约 5.7e-7，
-即使同时比较约 100 个量，误报的概率也不到 1e-4；而种子固定，所以测试本身是确定的。
+Statistical tolerance for sampling: the frequency f of an event in n independent samples estimates its
+probability p with standard error SE = sqrt(p(1-p)/n). Every compared quantity must satisfy
+|f - p| <= 5·SE. For a correct sampler one quantity falls outside with probability about 5.7e-7; even
+with about 100 quantities compared, a false alarm has probability below 1e-4; and the seed is fixed, so
+the test itself is deterministic.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 SEED = 2147483647
-NUM = 20_000  # 名字数：最常见首字母 (p≈0.13) 的 5·SE ≈ 0.012，足以发现错位的行
+NUM = 20_000  # names: 5·SE for the most common first letter (p≈0.13) is ≈ 0.012, enough to catch a shifted row
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +48,15 @@ def _within(freq: float, p: float, n: int, k: float = 5.0) -> bool:
 
 
 def _exact_length_distribution(P: torch.Tensor, max_len: int) -> list[float]:
-    """P(名字长度 = L)，L = 0..max_len：从 '.' 出发的马尔可夫链第一次回到 0 之前走了几步。"""
+    """P(name length = L), L = 0..max_len: the steps the Markov chain from '.' takes before it first returns to 0."""
     P = P.double()
     state = torch.zeros(P.shape[0], dtype=torch.float64)
-    state[0] = 1.0  # 当前在 '.'（起点）
+    state[0] = 1.0  # at '.' (the start)
     probs = []
     for _ in range(max_len + 1):
-        state = state @ P  # 再抽一个字符
-        probs.append(state[0].item())  # 抽到 '.'：名字在这里结束
-        state[0] = 0.0  # 只有没结束的名字继续
+        state = state @ P  # draw one more character
+        probs.append(state[0].item())  # drew '.': the name ends here
+        state[0] = 0.0  # only the names that have not ended go on
     return probs
 
 
@@ -67,7 +67,7 @@ def test_batched_returns_num_names_of_letters(batched):
     assert len(batched) == NUM
     assert all(isinstance(w, str) for w in batched)
     assert all(c in "abcdefghijklmnopqrstuvwxyz" for w in batched for c in w)
-    assert all(len(w) >= 1 for w in batched)  # 未平滑的 P[0, 0] = 0：不会有空名字
+    assert all(len(w) >= 1 for w in batched)  # unsmoothed P[0, 0] = 0: no empty names
 
 
 def test_batched_first_letter_frequencies_match_row_0(data, batched):
@@ -84,7 +84,7 @@ def test_batched_length_distribution_matches_exact(data, batched):
     lengths = Counter(len(w) for w in batched)
     for L in range(0, 31):
         assert _within(lengths[L] / NUM, exact[L], NUM), (L, lengths[L] / NUM, exact[L])
-    # 平均长度：精确期望 vs 样本均值，容差 5 个标准误
+    # mean length: exact expectation vs sample mean, tolerance 5 standard errors
     mean_exact = sum(L * p for L, p in enumerate(_exact_length_distribution(P, 400)))
     mean = sum(len(w) for w in batched) / NUM
     sd = math.sqrt(sum((len(w) - mean) ** 2 for w in batched) / (NUM - 1))
@@ -92,7 +92,8 @@ def test_batched_length_distribution_matches_exact(data, batched):
 
 
 def test_batched_transitions_match_P_rows(data, batched):
-    """每一步都从正确的行抽样：生成名字里的二元组频率（按前一个字符分行）逼近 P 的对应行。"""
+    """Every step draws from the right row: bigram frequencies in the generated names (one row per previous
+    character) approach the rows of P."""
     stoi, P = data[1], data[6]
     pairs = Counter()
     for w in batched:
@@ -103,7 +104,7 @@ def test_batched_transitions_match_P_rows(data, batched):
         row_totals[c1] += n
     checked = 0
     for c1, total in row_totals.items():
-        if total < 2000:  # 稀有的行样本太少，5·SE 太宽，没有检验力
+        if total < 2000:  # rare rows have too few samples: 5·SE is too wide to test anything
             continue
         for c2, j in stoi.items():
             f = pairs[(c1, c2)] / total
@@ -113,7 +114,7 @@ def test_batched_transitions_match_P_rows(data, batched):
 
 
 def test_batched_mean_length_agrees_with_sample_names(data, batched):
-    """与第 4 章的逐个采样比较（两个独立样本，合并标准误）。"""
+    """Compared with chapter 4's one-at-a-time sampler (two independent samples, pooled standard error)."""
     itos, P = data[2], data[6]
     g = torch.Generator().manual_seed(SEED)
     seq = mm_utils.sample_names(P, itos, 2000, g)
@@ -134,8 +135,8 @@ def test_batched_is_deterministic_for_a_seed(data):
 
 @pytest.mark.parametrize("inverse_cdf", [False, True])
 def test_batched_deterministic_chain_gives_exact_names(inverse_cdf):
-    # 0 -> 1 -> 2 -> 0：每个名字都必然是 "ab"，检验字符被放回了正确的名字、正确的位置；
-    # 概率为 0 的字符（包括行首的 0）永远不会被抽到
+    # 0 -> 1 -> 2 -> 0: every name must be "ab", which checks that characters go back to the right name and
+    # position; characters of probability 0 (including the 0 at the start of a row) are never drawn
     P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     itos = {0: ".", 1: "a", 2: "b"}
     g = torch.Generator().manual_seed(0)
@@ -150,8 +151,8 @@ def test_batched_num_zero_returns_empty_list(data):
 @pytest.mark.parametrize(
     "P",
     [
-        torch.ones(3, 3),  # 行和不是 1（没归一化）
-        torch.tensor([[1.5, -0.5], [0.5, 0.5]]),  # 有负概率
+        torch.ones(3, 3),  # rows do not sum to 1 (not normalized)
+        torch.tensor([[1.5, -0.5], [0.5, 0.5]]),  # a negative probability
     ],
 )
 def test_batched_rejects_an_unnormalized_P(P):
@@ -163,7 +164,7 @@ def test_batched_rejects_an_unnormalized_P(P):
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("inverse_cdf", [False, True])
 def test_batched_is_bounded_when_the_end_is_unreachable(inverse_cdf):
-    P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.5, 0.5]])  # '.' 不可达
+    P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.5, 0.5]])  # '.' cannot be reached
     itos = {0: ".", 1: "a", 2: "b"}
     with pytest.raises(RuntimeError, match="sample_names_batched: 名字长到 1000 个字符"):
         mm_utils.sample_names_batched(P, itos, 10, torch.Generator().manual_seed(0), inverse_cdf=inverse_cdf)
@@ -171,7 +172,7 @@ def test_batched_is_bounded_when_the_end_is_unreachable(inverse_cdf):
 
 @pytest.mark.parametrize("inverse_cdf", [False, True])
 def test_batched_max_len_is_the_same_bound_as_sample_names(inverse_cdf):
-    P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # 只能生成 "ab"
+    P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # can only generate "ab"
     itos = {0: ".", 1: "a", 2: "b"}
     g = torch.Generator().manual_seed(0)
     assert mm_utils.sample_names_batched(P, itos, 3, g, inverse_cdf=inverse_cdf, max_len=3) == ["ab"] * 3
@@ -185,20 +186,21 @@ def test_batched_max_len_is_the_same_bound_as_sample_names(inverse_cdf):
 
 
 def test_count_loss_equals_cross_entropy_and_gradient(data):
-    """同一个损失、同一个梯度。参照值用 float64 的 F.cross_entropy(W[xs], ys)（第 7 章的写法）。"""
+    """The same loss, the same gradient. Reference: F.cross_entropy(W[xs], ys) in float64 (chapter 7's form)."""
     xs, ys, N = data[3], data[4], data[5]
     g = torch.Generator().manual_seed(SEED)
     W = torch.randn((27, 27), generator=g)
     W64 = W.double().requires_grad_()
-    ref = F.cross_entropy(W64[xs], ys)  # 逐个例子：228146 行
+    ref = F.cross_entropy(W64[xs], ys)  # example by example: 228146 rows
     ref.backward()
-    # float64 下两种写法在舍入误差内完全一致
+    # in float64 the two forms agree to round-off
     W64b = W.double().requires_grad_()
     loss64 = mm_utils.count_loss(W64b, N)
     loss64.backward()
     assert loss64.item() == pytest.approx(ref.item(), rel=1e-12)
     assert torch.allclose(W64b.grad, W64.grad, rtol=0, atol=1e-12)
-    # float32：按格子求和只加 729 项，比逐例求和（加 228146 项）更接近精确值
+    # float32: summing over cells adds only 729 terms, closer to the exact value than summing over
+    # examples (228146 terms)
     W32 = W.clone().requires_grad_()
     loss32 = mm_utils.count_loss(W32, N)
     loss32.backward()
@@ -212,7 +214,7 @@ def test_count_loss_equals_cross_entropy_and_gradient(data):
 
 def test_count_loss_at_log_P_is_the_count_model_nll(data):
     xs, ys, N = data[3], data[4], data[5]
-    W = (N + 1).float().log()  # 平滑后的对数计数：softmax 恰好给出 (N+1) 的行归一化
+    W = (N + 1).float().log()  # log of the smoothed counts: softmax gives exactly the row-normalized (N+1)
     P1 = mm_utils.normalize_rows(N + 1)
     assert mm_utils.count_loss(W, N).item() == pytest.approx(mm_utils.avg_nll(P1, xs, ys), rel=1e-5)
 
@@ -220,10 +222,10 @@ def test_count_loss_at_log_P_is_the_count_model_nll(data):
 @pytest.mark.parametrize(
     "W, N",
     [
-        (torch.zeros(3, 3), torch.ones(3, 4)),  # 形状不同
-        (torch.zeros(3), torch.ones(3)),  # 不是二维
-        (torch.zeros(2, 2), torch.tensor([[1, -1], [0, 2]])),  # 负计数
-        (torch.zeros(2, 2), torch.zeros(2, 2)),  # 没有数据
+        (torch.zeros(3, 3), torch.ones(3, 4)),  # different shapes
+        (torch.zeros(3), torch.ones(3)),  # not 2-D
+        (torch.zeros(2, 2), torch.tensor([[1, -1], [0, 2]])),  # negative counts
+        (torch.zeros(2, 2), torch.zeros(2, 2)),  # no data
     ],
 )
 def test_count_loss_rejects_bad_input(W, N):
@@ -260,7 +262,7 @@ def test_joined_indices_reject_what_bigram_indices_rejects(data, bad):
 
 @pytest.mark.parametrize("odd", [["a", "", "b"], ["a.b"], ["ab."]])
 def test_joined_indices_agree_even_on_odd_input(data, odd):
-    # 空名字、含 '.' 的名字（load_words 不会给出这些）：两种写法仍给出同样的编号
+    # empty names, names containing '.' (load_words never returns them): both forms still give the same indices
     xl, yl = mm_utils.bigram_indices(odd, data[1])
     xj, yj = mm_utils.bigram_indices_joined(odd, data[1])
     assert torch.equal(xj, xl) and torch.equal(yj, yl)

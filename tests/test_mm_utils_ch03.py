@@ -1,8 +1,9 @@
-"""第 3 章的 mm_utils 函数：build_vocab、bigram_indices、count_bigrams。
+"""Chapter 3's mm_utils functions: build_vocab, bigram_indices, count_bigrams.
 
-向量化计数必须与最朴素的 Python 循环逐元素相同（小语料和真实数据都测），字符表遵守全书约定
-（'.' 为 0，字母 1..26），
-第 3 章演示的错误输入（含 '.' 的名字、字符表里没有的字符、越界的编号）给出写明原因的 ValueError。
+The vectorized count must equal the plainest Python loop element by element (on a small corpus and on the
+real data), the vocabulary follows the book's convention ('.' is 0, letters 1..26), and the bad inputs
+chapter 3 shows (a name containing '.', a character outside the vocabulary, an index out of range) give a
+ValueError that names the cause.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import string
 
 import pytest
 import torch
-from reference import loop_count
 
 import mm_utils
+from support.reference import loop_count
 
 SMALL = ["emma", "olivia", "ava", "anna", "ann", "bob", "zz", "q"]
 
@@ -71,7 +72,7 @@ def test_bigram_indices_real_data_shape_and_boundaries(words):
     stoi, _ = mm_utils.build_vocab(words)
     xs, ys = mm_utils.bigram_indices(words, stoi)
     assert xs.shape == ys.shape == (sum(len(w) + 1 for w in words),) == (228146,)
-    assert (xs == 0).sum().item() == (ys == 0).sum().item() == len(words)  # 每个名字一次开头、一次结尾
+    assert (xs == 0).sum().item() == (ys == 0).sum().item() == len(words)  # each name has one start and one end
     assert int(xs.min()) >= 0 and int(xs.max()) <= 26 and int(ys.min()) >= 0 and int(ys.max()) <= 26
 
 
@@ -89,7 +90,7 @@ def test_bigram_indices_bad_words(bad_words, message):
 
 
 def test_bigram_indices_rejects_vocab_without_dot_at_zero():
-    stoi = {c: i for i, c in enumerate(string.ascii_lowercase)}  # 第 3 章方案一的编号，没有 '.'
+    stoi = {c: i for i, c in enumerate(string.ascii_lowercase)}  # chapter 3's first scheme: no '.'
     with pytest.raises(ValueError, match="'.' 的编号必须是 0"):
         mm_utils.bigram_indices(["emma"], stoi)
 
@@ -103,8 +104,8 @@ def test_vectorized_count_equals_loop_on_small_corpus():
     expected = loop_count(SMALL, stoi)
     assert N.dtype == torch.int32 and N.shape == (27, 27)
     assert torch.equal(N, expected)
-    # 几个可以手算的格子
-    assert N[stoi["a"], 0].item() == 4  # emma、olivia、ava、anna 以 a 结尾
+    # a few cells that can be counted by hand
+    assert N[stoi["a"], 0].item() == 4  # emma, olivia, ava, anna end in a
     assert N[stoi["z"], stoi["z"]].item() == 1
     assert N[0, stoi["q"]].item() == N[stoi["q"], 0].item() == 1
     assert N[0, 0].item() == 0

@@ -1,19 +1,16 @@
-"""第 4、5 章的 mm_utils 函数：sample_names（有长度上限）与 normalize_rows。"""
+"""Chapters 4 and 5's mm_utils functions: sample_names (with a length cap) and normalize_rows."""
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 ITOS3 = {0: ".", 1: "a", 2: "b"}
 
 
 def small_counts() -> torch.Tensor:
-    # 名字 ab、abb、b 的计数矩阵（字符 . a b）
+    # the count matrix of the names ab, abb, b (characters . a b)
     return torch.tensor([[0, 2, 1], [0, 0, 2], [3, 0, 1]], dtype=torch.int32)
 
 
@@ -31,7 +28,7 @@ def test_rows_sum_to_one_and_values():
 
 
 def test_rows_not_columns():
-    # keepdim 错误的版本会让列和为 1；正确版本的列和应是别的值
+    # the keepdim bug makes the columns sum to 1; the correct version's column sums are other values
     P = mm_utils.normalize_rows(torch.tensor([[1.0, 3.0], [1.0, 1.0]]))
     assert torch.allclose(P, torch.tensor([[0.25, 0.75], [0.5, 0.5]]))
     assert not torch.allclose(P.sum(0), torch.ones(2))
@@ -57,7 +54,7 @@ def test_does_not_modify_input(dtype):
 
 
 def test_float32_input_is_copied_not_aliased():
-    # N.float() 对 float32 不复制；normalize_rows 必须自己复制
+    # N.float() does not copy a float32 tensor; normalize_rows must copy it itself
     N = small_counts().float()
     P = mm_utils.normalize_rows(N)
     P += 1
@@ -101,7 +98,7 @@ def test_sampler_names_use_only_letters_and_are_nonempty(model):
 
 
 def test_sampler_matches_open_loop(model):
-    # 与第 4 章“每步归一化一行”的循环给出同样的名字
+    # the same names as chapter 4's loop that normalizes one row per step
     P, itos, N = model
     g = torch.Generator().manual_seed(3)
     expected = []
@@ -119,14 +116,14 @@ def test_sampler_matches_open_loop(model):
 
 
 def test_sampler_stops_on_forced_path():
-    # 第 0 行把全部概率给 'b'，'b' 总是接 '.'：每个名字都恰好是 "b"
+    # row 0 gives all probability to 'b', 'b' is always followed by '.': every name is exactly "b"
     P = torch.tensor([[0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
     names = mm_utils.sample_names(P, ITOS3, 7, torch.Generator().manual_seed(0))
     assert names == ["b"] * 7
 
 
 def test_sampler_forced_longer_path():
-    # . -> a -> b -> . ：每个名字都是 "ab"
+    # . -> a -> b -> . : every name is "ab"
     P = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     assert mm_utils.sample_names(P, ITOS3, 3, torch.Generator().manual_seed(0)) == ["ab"] * 3
 
@@ -141,13 +138,13 @@ def test_num_zero_returns_empty_list_and_does_not_consume_generator(model):
 
 
 def test_rows_not_summing_to_one_raises():
-    P = small_counts().float()  # 计数，未归一化
+    P = small_counts().float()  # counts, not normalized
     with pytest.raises(ValueError, match="之和为 1"):
         mm_utils.sample_names(P, ITOS3, 1, torch.Generator().manual_seed(0))
 
 
 def test_column_normalized_P_raises(model):
-    # 第 5 章的 keepdim 错误：列和为 1、行和不为 1
+    # chapter 5's keepdim bug: columns sum to 1, rows do not
     _, itos, N = model
     Nf = N.float()
     with pytest.raises(ValueError, match="之和为 1"):
@@ -155,7 +152,7 @@ def test_column_normalized_P_raises(model):
 
 
 def test_negative_entries_raise():
-    P = torch.tensor([[0.0, 1.5, -0.5], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])  # 行和为 1 但有负数
+    P = torch.tensor([[0.0, 1.5, -0.5], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])  # rows sum to 1 but one entry is negative
     with pytest.raises(ValueError, match="非负"):
         mm_utils.sample_names(P, ITOS3, 1, torch.Generator().manual_seed(0))
 
@@ -166,16 +163,16 @@ def test_float64_P_accepted():
 
 
 def test_counts_instead_of_probabilities_raise():
-    # 把计数矩阵 N（整数）直接交给采样器：行和不是 1
+    # the count matrix N (integers) passed straight to the sampler: rows do not sum to 1
     with pytest.raises(ValueError, match="normalize_rows"):
         mm_utils.sample_names(small_counts(), ITOS3, 1, torch.Generator().manual_seed(0))
 
 
 # ---------------------------------------------------------------------------
-# 长度上限：到不了 '.' 的 P 不会让采样永远循环
+# length cap: a P that cannot reach '.' does not make sampling loop forever
 # ---------------------------------------------------------------------------
 
-NO_END = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.5, 0.5]])  # 第 0 列除了起点全为 0：到不了 '.'
+NO_END = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.5, 0.5]])  # '.' unreachable
 
 
 @pytest.mark.timeout(30)
@@ -186,7 +183,7 @@ def test_unreachable_end_raises_instead_of_looping():
 
 @pytest.mark.timeout(30)
 def test_max_len_is_the_bound():
-    # . -> a -> a -> ... -> a -> b -> . 只能生成 "a"*k + "b"：用一条确定的链数清边界
+    # . -> a -> a -> ... -> a -> b -> . can only generate "a"*k + "b": a deterministic chain to pin the boundary
     P = torch.zeros(4, 4)
     P[0, 1] = 1.0  # . -> a
     P[1, 2] = 1.0  # a -> b
@@ -194,13 +191,13 @@ def test_max_len_is_the_bound():
     P[3, 0] = 1.0  # c -> .
     itos = {0: ".", 1: "a", 2: "b", 3: "c"}
     g = torch.Generator().manual_seed(0)
-    assert mm_utils.sample_names(P, itos, 2, g, max_len=4) == ["abc", "abc"]  # 3 个字符 < 4：通过
+    assert mm_utils.sample_names(P, itos, 2, g, max_len=4) == ["abc", "abc"]  # 3 characters < 4: passes
     with pytest.raises(RuntimeError, match="3 个字符"):
-        mm_utils.sample_names(P, itos, 1, g, max_len=3)  # 第 3 个字符之后还没结束
+        mm_utils.sample_names(P, itos, 1, g, max_len=3)  # not ended after the 3rd character
 
 
 def test_default_bound_does_not_touch_real_samples(model):
-    # 真实的二元模型：1000 个名字里最长的远小于默认上限 1000
+    # the real bigram model: the longest of 1000 names is far below the default cap of 1000
     P, itos, _ = model
     names = mm_utils.sample_names(P, itos, 1000, torch.Generator().manual_seed(2147483647))
     assert max(map(len, names)) < 40

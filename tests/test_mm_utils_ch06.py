@@ -1,17 +1,14 @@
-"""第 6 章的共享代码：avg_nll（平均负对数似然）与 split_words（训练/开发/测试划分）。"""
+"""Chapter 6's shared code: avg_nll (average negative log likelihood) and split_words (train/dev/test split)."""
 
 import math
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
-# 一个 3×3 的玩具“概率矩阵”，每行之和为 1
+# a 3×3 toy "probability matrix" whose rows sum to 1
 TOY_P = torch.tensor(
     [
         [0.5, 0.25, 0.25],
@@ -27,7 +24,7 @@ TOY_P = torch.tensor(
 def test_avg_nll_matches_hand_computation():
     xs = torch.tensor([0, 1, 2, 0])
     ys = torch.tensor([0, 1, 2, 1])
-    # 手算：取出 P[0,0]=0.5, P[1,1]=0.6, P[2,2]=0.6, P[0,1]=0.25
+    # by hand: picks P[0,0]=0.5, P[1,1]=0.6, P[2,2]=0.6, P[0,1]=0.25
     expected = -(math.log(0.5) + math.log(0.6) + math.log(0.6) + math.log(0.25)) / 4
     got = mm_utils.avg_nll(TOY_P, xs, ys)
     assert isinstance(got, float)
@@ -72,8 +69,8 @@ WORDS = [f"name{i}" for i in range(103)]
 def test_split_words_sizes_and_partition():
     g = torch.Generator().manual_seed(42)
     train, dev, test = mm_utils.split_words(WORDS, g)
-    assert (len(train), len(dev), len(test)) == (82, 10, 11)  # int(82.4), int(92.7) - 82, 剩余
-    assert Counter(train + dev + test) == Counter(WORDS)  # 不重不漏
+    assert (len(train), len(dev), len(test)) == (82, 10, 11)  # int(82.4), int(92.7) - 82, the rest
+    assert Counter(train + dev + test) == Counter(WORDS)  # nothing lost, nothing repeated
     assert not set(train) & set(dev) and not set(dev) & set(test) and not set(train) & set(test)
 
 
@@ -81,7 +78,7 @@ def test_split_words_is_a_shuffle_and_keeps_input():
     before = list(WORDS)
     train, dev, test = mm_utils.split_words(WORDS, torch.Generator().manual_seed(0))
     assert WORDS == before
-    assert train + dev + test != WORDS  # 确实打乱了
+    assert train + dev + test != WORDS  # really shuffled
 
 
 def test_split_words_deterministic_with_seed():
@@ -93,7 +90,7 @@ def test_split_words_deterministic_with_seed():
 
 
 def test_split_words_matches_randperm_recipe():
-    """与第 6 章练习里手写的做法一致。"""
+    """The same as the hand-written version in chapter 6's exercise."""
     g = torch.Generator().manual_seed(2147483647)
     perm = torch.randperm(len(WORDS), generator=g).tolist()
     n1, n2 = int(0.8 * len(WORDS)), int(0.9 * len(WORDS))
@@ -102,7 +99,7 @@ def test_split_words_matches_randperm_recipe():
 
 
 def test_split_words_the_books_split_of_the_real_data(names_path):
-    """全书唯一的划分（GUIDE §9）：第 6 章的种子给出 25,626 / 3,203 / 3,204 个名字。"""
+    """The book's one split (GUIDE §9): chapter 6's seed gives 25,626 / 3,203 / 3,204 names."""
     words = mm_utils.load_words(names_path)
     train, dev, test = mm_utils.split_words(words, torch.Generator().manual_seed(2147483647))
     assert (len(train), len(dev), len(test)) == (25626, 3203, 3204)
@@ -111,6 +108,6 @@ def test_split_words_the_books_split_of_the_real_data(names_path):
 
 @pytest.mark.parametrize("n", [10, 30, 100, 1000, 32033])
 def test_split_sizes_are_exact_tenths(n):
-    """整数运算：0.9 * n 的浮点误差不会少算一个（int(0.9 * 30) 就是 27，而不是 26）。"""
+    """Integer arithmetic: the float error of 0.9 * n cannot drop one name (int(0.9 * 30) is 27, not 26)."""
     train, dev, test = mm_utils.split_words([str(i) for i in range(n)], torch.Generator().manual_seed(0))
     assert len(train) == (8 * n) // 10 and len(train) + len(dev) == (9 * n) // 10 and len(test) == n - (9 * n) // 10

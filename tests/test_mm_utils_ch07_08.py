@@ -1,21 +1,22 @@
-"""第 7、8 章的共享代码：bigram_net_loss（网络的损失）与 train_bigram_net（在全部样本上的全批量梯度下降）。
+"""Chapters 7 and 8's shared code: bigram_net_loss (the net's loss) and train_bigram_net (full-batch gradient
+descent on every example).
 
-对照用的是第 7 章正文里的写法（one-hot -> logits -> exp -> 按行归一化 -> 标签概率的 -log 的平均），
-取自测试与基准共用的 tests/reference.py，不另写一份。
+The reference is chapter 7's form as the text shows it (one-hot -> logits -> exp -> row-normalize -> mean of
+-log of the label's probability), taken from support/reference.py, which tests and benchmarks share.
 """
 
 import math
 
 import pytest
 import torch
-from reference import one_hot_loss as manual_loss
 
 import mm_utils
+from support.reference import one_hot_loss as manual_loss
 
 
 @pytest.fixture(scope="module")
 def small_corpus(names_path):
-    """前 50 个名字（真实数据的一小块），以及整个数据集的字符表。"""
+    """The first 50 names (a small piece of the real data) and the vocabulary of the whole data set."""
     words = mm_utils.load_words(names_path)
     stoi, itos = mm_utils.build_vocab(words)
     xs, ys = mm_utils.bigram_indices(words[:50], stoi)
@@ -52,12 +53,12 @@ def test_loss_gradient_matches_manual():
 
 
 def test_loss_hand_computed_two_examples():
-    # V = 2, W = [[0, log 3], [0, 0]]：第 0 行 softmax = (1/4, 3/4)，第 1 行 = (1/2, 1/2)
+    # V = 2, W = [[0, log 3], [0, 0]]: softmax of row 0 = (1/4, 3/4), of row 1 = (1/2, 1/2)
     W = torch.tensor([[0.0, math.log(3)], [0.0, 0.0]])
     xs, ys = torch.tensor([0, 1]), torch.tensor([1, 0])
     expected = -(math.log(3 / 4) + math.log(1 / 2)) / 2
     assert math.isclose(mm_utils.bigram_net_loss(W, xs, ys).item(), expected, rel_tol=1e-6)
-    # 正则项：mean(W**2) = (log 3)^2 / 4
+    # regularization term: mean(W**2) = (log 3)^2 / 4
     with_reg = mm_utils.bigram_net_loss(W, xs, ys, reg=2.0).item()
     assert math.isclose(with_reg, expected + 2.0 * math.log(3) ** 2 / 4, rel_tol=1e-6)
 
@@ -80,12 +81,12 @@ def test_loss_does_not_modify_inputs():
     assert torch.equal(W, before[0]) and torch.equal(xs, before[1]) and torch.equal(ys, before[2])
 
 
-# 只检查读者真会碰到的两种错误（issue 9 §5）：没有样本，编号不属于这个字符表。
+# Only the two mistakes a reader really makes (issue 9 §5): no examples, indices from another vocabulary.
 @pytest.mark.parametrize(
     "xs, ys, match",
     [
         (torch.tensor([], dtype=torch.int64), torch.tensor([], dtype=torch.int64), "为空"),
-        (torch.tensor([0, 5]), torch.tensor([0, 1]), "0..4"),  # 另一个字符表的编号
+        (torch.tensor([0, 5]), torch.tensor([0, 1]), "0..4"),  # indices of another vocabulary
         (torch.tensor([0, 1]), torch.tensor([-1, 1]), "0..4"),
     ],
 )
@@ -95,7 +96,7 @@ def test_loss_bad_indices(xs, ys, match):
 
 
 def test_mismatched_lengths_still_fail_loudly():
-    # 不再单独检查：torch 自己的报错已经说清了原因
+    # not checked separately: torch's own error already names the cause
     with pytest.raises(ValueError, match="batch_size"):
         mm_utils.bigram_net_loss(torch.zeros(5, 5), torch.tensor([0, 1, 2]), torch.tensor([0, 1]))
 
@@ -108,7 +109,7 @@ def test_training_lowers_the_loss(small_corpus):
     g = torch.Generator().manual_seed(2147483647)
     W, losses = mm_utils.train_bigram_net(xs, ys, steps=50, lr=10, g=g)
     assert len(losses) == 50 and all(isinstance(v, float) for v in losses)
-    assert all(a > b for a, b in zip(losses, losses[1:]))  # 每一步都下降
+    assert all(a > b for a, b in zip(losses, losses[1:]))  # every step goes down
     assert mm_utils.bigram_net_loss(W, xs, ys).item() < losses[0] - 1.0
     assert not W.requires_grad and W.shape == (27, 27)
 
@@ -123,7 +124,7 @@ def test_history_starts_at_the_per_example_loss(small_corpus):
 
 
 def test_same_trajectory_as_per_example_gradient_descent(small_corpus):
-    """train_bigram_net 就是第 7 章 one-hot 写法的梯度下降：每一步的损失和最终的 W 都相同。"""
+    """train_bigram_net is chapter 7's one-hot gradient descent: the same loss at every step and the same final W."""
     xs, ys = small_corpus
     W0 = torch.randn((27, 27), generator=torch.Generator().manual_seed(6))
     W_lib, losses_lib = mm_utils.train_bigram_net(xs, ys, steps=10, lr=5.0, reg=0.01, W=W0)
@@ -142,10 +143,10 @@ def test_same_trajectory_as_per_example_gradient_descent(small_corpus):
 def test_reaches_count_model_loss(small_corpus):
     xs, ys = small_corpus
     N = mm_utils.count_bigrams(xs, ys).float()
-    count_nll = -(N[xs, ys] / N.sum(1)[xs]).log().mean().item()  # 计数模型（不平滑）的平均 NLL
+    count_nll = -(N[xs, ys] / N.sum(1)[xs]).log().mean().item()  # mean NLL of the (unsmoothed) count model
     W, _ = mm_utils.train_bigram_net(xs, ys, steps=3000, lr=50)
     net_nll = mm_utils.bigram_net_loss(W, xs, ys).item()
-    assert count_nll <= net_nll + 1e-5  # 计数模型是训练数据上的最优解
+    assert count_nll <= net_nll + 1e-5  # the count model is the optimum on the training data
     assert net_nll - count_nll < 0.005
 
 
@@ -157,20 +158,20 @@ def test_regularization_pulls_towards_uniform(small_corpus):
         probs = W.softmax(1)
         nll.append(mm_utils.bigram_net_loss(W, xs, ys).item())
         entropy.append(-(probs * probs.log()).sum(1).mean().item())
-    assert nll == sorted(nll) and entropy == sorted(entropy)  # 正则越强，越贴近均匀
+    assert nll == sorted(nll) and entropy == sorted(entropy)  # the stronger the regularization, the closer to uniform
     assert entropy[-1] > 0.99 * math.log(27) - 0.05
 
 
 def test_start_points_and_determinism(small_corpus):
     xs, ys = small_corpus
-    # 都不给：从全零（均匀模型）出发
+    # neither given: start from zeros (the uniform model)
     _, losses = mm_utils.train_bigram_net(xs, ys, steps=1, lr=1.0)
     assert math.isclose(losses[0], math.log(27), rel_tol=1e-6)
-    # 同一个种子，同样的结果
+    # same seed, same result
     Wa, la = mm_utils.train_bigram_net(xs, ys, steps=5, lr=1.0, g=torch.Generator().manual_seed(7))
     Wb, lb = mm_utils.train_bigram_net(xs, ys, steps=5, lr=1.0, g=torch.Generator().manual_seed(7))
     assert torch.equal(Wa, Wb) and la == lb
-    # 给了 W：不修改它；steps=0 原样返回副本
+    # W given: it is not modified; steps=0 returns a copy as it is
     W0 = torch.randn((27, 27), generator=torch.Generator().manual_seed(8))
     saved = W0.clone()
     W1, l1 = mm_utils.train_bigram_net(xs, ys, steps=0, lr=1.0, W=W0)
@@ -196,7 +197,7 @@ def test_vocab_size_from_w():
 
 
 def test_train_bad_indices():
-    xs, ys = toy_pairs()  # 编号到 4
+    xs, ys = toy_pairs()  # indices up to 4
     with pytest.raises(ValueError, match="0..2"):
         mm_utils.train_bigram_net(xs, ys, steps=5, lr=1.0, W=torch.zeros(3, 3))
     with pytest.raises(ValueError, match="为空"):

@@ -1,15 +1,12 @@
-"""第 9 章的共享代码：build_dataset（上下文窗口数据集）、evaluate_loss、sample_model、train_minibatch。"""
+"""Chapter 9's shared code: build_dataset (context-window data set), evaluate_loss, sample_model, train_minibatch."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +227,62 @@ def test_learning_rate_schedule_gets_every_step_number(vocab):
                              steps=7, batch_size=8, lr=lr, g=torch.Generator().manual_seed(0))
     assert calls == list(range(7))
     assert all(torch.equal(p.detach(), q) for p, q in zip(parameters, start))
+
+
+def _spelling(stoi, word):
+    """A model that spells ``word`` and then ends the name ('.'), whatever the context."""
+    calls = []
+
+    def forward(X):
+        t = len(calls)
+        calls.append(t)
+        logits = torch.full((1, 27), -1e9)
+        logits[0, stoi[word[t]] if t < len(word) else 0] = 0.0
+        return logits
+
+    return forward, calls
+
+
+def test_max_len_is_the_first_length_that_stops_a_name(vocab):
+    """A name of max_len - 1 characters comes back; one that reaches max_len characters without '.' stops
+    with an error right there (exactly max_len model calls), not one character later."""
+    _, stoi, itos = vocab
+    forward, calls = _spelling(stoi, "abcd")
+    assert mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=5) == ["abcd"]
+    assert len(calls) == 5  # four letters and the final '.'
+    forward, calls = _spelling(stoi, "abcd")
+    with pytest.raises(RuntimeError, match="4"):
+        mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=4)
+    assert len(calls) == 4
+    forward, calls = _spelling(stoi, "abcdefghij" * 5)
+    with pytest.raises(RuntimeError, match="7"):
+        mm_utils.sample_model(forward, itos, 1, torch.Generator().manual_seed(0), 3, max_len=7)
+    assert len(calls) == 7
+
+
+# ---------------------------------------------------------------- build_splits, step_lr, smooth
+
+
+def test_build_splits_is_build_dataset_on_each_split(vocab):
+    words, stoi, _ = vocab
+    splits = mm_utils.split_words(words, torch.Generator().manual_seed(2147483647))
+    tensors = mm_utils.build_splits(splits, stoi, 3)
+    assert len(tensors) == 6
+    for k, ws in enumerate(splits):
+        X, Y = mm_utils.build_dataset(ws, stoi, 3)
+        assert torch.equal(tensors[2 * k], X) and torch.equal(tensors[2 * k + 1], Y)
+    assert [t.shape[0] for t in tensors[1::2]] == [sum(len(w) + 1 for w in ws) for ws in splits]
+
+
+def test_step_lr_switches_at_the_given_step():
+    lr = mm_utils.step_lr(0.2, 0.02, 3)
+    assert [lr(i) for i in range(5)] == [0.2, 0.2, 0.2, 0.02, 0.02]
+
+
+def test_smooth_is_the_chapter_9_function_and_averages_full_windows():
+    from support.chapters import load
+
+    chapter = load("09_mlp", "smooth")["smooth"]
+    xs = [float(i % 7) for i in range(23)]
+    assert mm_utils.smooth(xs, 5) == chapter(xs, 5)
+    assert mm_utils.smooth([1.0, 3.0, 5.0, 7.0, 100.0], 2) == [2.0, 6.0]  # the incomplete last window is dropped

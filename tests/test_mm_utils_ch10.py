@@ -1,14 +1,12 @@
-"""第 10 章的层：Linear、BatchNorm1d、Tanh 与 torch.nn 在随机输入上逐项对照（二维输入；三维见第 12 章的测试）。"""
+"""Chapter 10's layers: Linear, BatchNorm1d, Tanh compared with torch.nn on random input (2-D input; 3-D in
+chapter 12's tests)."""
 
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
-import mm_utils  # noqa: E402
+import mm_utils
 
 
 def gen(seed: int = 2147483647) -> torch.Generator:
@@ -16,7 +14,7 @@ def gen(seed: int = 2147483647) -> torch.Generator:
 
 
 def torch_linear_like(layer: mm_utils.Linear) -> nn.Linear:
-    """同样权重的 nn.Linear（它存的是 (fan_out, fan_in)，即我们的转置）。"""
+    """An nn.Linear with the same weights (it stores (fan_out, fan_in), our transpose)."""
     fan_in, fan_out = layer.weight.shape
     ref = nn.Linear(fan_in, fan_out, bias=layer.bias is not None)
     with torch.no_grad():
@@ -54,7 +52,7 @@ def test_linear_init_is_randn_over_sqrt_fan_in_and_zero_bias():
     expected = torch.randn((30, 200), generator=gen()) / 30**0.5
     torch.testing.assert_close(layer.weight, expected)
     assert torch.equal(layer.bias, torch.zeros(200))
-    # Kaiming 的尺度：1/sqrt(fan_in)，所以单位方差的输入给出约单位方差的输出
+    # Kaiming's scale 1/sqrt(fan_in): unit-variance input gives about unit-variance output
     x = torch.randn((2000, 30), generator=gen(1))
     assert abs(layer(x).std().item() - 1.0) < 0.1
 
@@ -103,13 +101,13 @@ def test_batchnorm_train_mode_and_running_stats_match_torch_after_updates(moment
 
 def test_batchnorm_normalizes_with_biased_and_stores_unbiased_variance():
     x = torch.randn((8, 4), generator=gen()) * 2 + 3
-    bn = mm_utils.BatchNorm1d(4, momentum=1.0)  # 动量 1：运行统计量就是这一批的统计量
+    bn = mm_utils.BatchNorm1d(4, momentum=1.0)  # momentum 1: the running statistics are this batch's statistics
     out = bn(x)
     expected = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + bn.eps)
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(bn.running_var, x.var(0, unbiased=True))
     torch.testing.assert_close(bn.running_mean, x.mean(0))
-    # 标准化后：每列均值 0，有偏方差约为 1（eps 使它略小于 1）
+    # after normalization: every column has mean 0 and biased variance about 1 (eps makes it slightly less)
     torch.testing.assert_close(out.mean(0), torch.zeros(4), atol=1e-6, rtol=0)
     assert ((out.var(0, unbiased=False) - 1).abs() < 1e-4).all()
 
@@ -124,7 +122,7 @@ def test_batchnorm_eval_mode_matches_torch_and_ignores_the_batch():
         mean_before, var_before = bn.running_mean.clone(), bn.running_var.clone()
         x = torch.randn((5, 10), generator=g)
         torch.testing.assert_close(bn(x), ref(x), atol=1e-5, rtol=1e-5)
-        # 推理模式：不更新运行统计量，每个样本的输出与同一批的其他样本无关
+        # inference mode: running statistics stay, each example's output does not depend on the rest of the batch
         assert torch.equal(bn.running_mean, mean_before) and torch.equal(bn.running_var, var_before)
         torch.testing.assert_close(bn(x[:1]), bn(x)[:1])
 
@@ -152,15 +150,15 @@ def test_batchnorm_gamma_beta_gradients_match_torch():
 
 def test_batchnorm_eps_keeps_a_constant_column_finite():
     bn = mm_utils.BatchNorm1d(3)
-    x = torch.full((32, 3), 0.5)  # 方差为 0（0.5 的均值在浮点里也恰好是 0.5）
+    x = torch.full((32, 3), 0.5)  # variance 0 (the mean of 0.5s is exactly 0.5 in floating point too)
     out = bn(x)
     assert torch.isfinite(out).all()
     assert torch.equal(out, torch.zeros(32, 3))
-    assert torch.isnan((x - x.mean(0)) / x.var(0, unbiased=False).sqrt()).all()  # 没有 eps 就是 0/0
+    assert torch.isnan((x - x.mean(0)) / x.var(0, unbiased=False).sqrt()).all()  # without eps it is 0/0
 
 
 def test_preceding_bias_gets_zero_gradient_through_batchnorm():
-    """第 10 章：BatchNorm 之前的偏置被减去的均值抵消，梯度为 0。"""
+    """Chapter 10: a bias before BatchNorm is cancelled by the mean subtraction: its gradient is 0."""
     g = gen()
     lin, bn = mm_utils.Linear(8, 5, g=g), mm_utils.BatchNorm1d(5)
     lin.bias = torch.randn(5, generator=g)
@@ -191,3 +189,34 @@ def test_deep_stack_matches_torch_sequential_in_train_and_eval_mode():
         ref.eval()
         xb = torch.randn((7, 12), generator=g)
         torch.testing.assert_close(forward(xb), ref(xb), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.003])
+def test_batchnorm_matches_torch_on_a_small_input_scale(scale):
+    """eps belongs inside the square root: at input std 1 moving it outside changes the output by ~1e-5,
+    at std 0.01 by about 5 %, so the comparison with torch.nn also runs at small scales."""
+    g = gen()
+    bn, ref = mm_utils.BatchNorm1d(8), nn.BatchNorm1d(8)
+    with torch.no_grad():
+        for _ in range(3):
+            xb = torch.randn((64, 8), generator=g) * scale
+            torch.testing.assert_close(bn(xb), ref(xb), atol=1e-4, rtol=1e-4)
+        bn.training = False
+        ref.eval()
+        xb = torch.randn((16, 8), generator=g) * scale
+        torch.testing.assert_close(bn(xb), ref(xb), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(bn.running_var, ref.running_var, atol=1e-9, rtol=1e-5)
+
+
+def test_batchnorm_running_statistics_are_outside_the_graph():
+    """A training-mode call on an input that requires grad must not chain the running buffers into the
+    graph (otherwise every step keeps the previous step's graph alive: memory grows with training)."""
+    bn = mm_utils.BatchNorm1d(5)
+    for p in bn.parameters():
+        p.requires_grad = True
+    for _ in range(2):
+        x = torch.randn((10, 5), generator=gen()).requires_grad_()
+        bn(x).sum().backward()
+    for buf in (bn.running_mean, bn.running_var):
+        assert not buf.requires_grad and buf.grad_fn is None
+    assert not torch.equal(bn.running_mean, torch.zeros(5))  # they were updated

@@ -149,3 +149,103 @@ def test_batchnorm_3d_equals_torch_on_the_channels_in_the_middle_layout():
     bn.training = False
     ref.eval()
     assert torch.allclose(bn(x), ref(x.transpose(1, 2)).transpose(1, 2), atol=1e-5)
+
+
+# ---------------------------------------------------------------- train() / eval()
+
+
+def _hierarchical(g: torch.Generator) -> mm_utils.Sequential:
+    """A small chapter-12 model on 4 characters: two BatchNorm layers (3-D and 2-D input), one inside a nested
+    Sequential."""
+    inner = mm_utils.Sequential([mm_utils.FlattenConsecutive(2), mm_utils.Linear(12, 6, bias=False, g=g),
+                                 mm_utils.BatchNorm1d(6), mm_utils.Tanh()])
+    return mm_utils.Sequential([mm_utils.Embedding(27, 4, g=g), mm_utils.FlattenConsecutive(2),
+                                mm_utils.Linear(8, 6, bias=False, g=g), mm_utils.BatchNorm1d(6),
+                                mm_utils.Tanh(), inner, mm_utils.Linear(6, 27, g=g)])
+
+
+def _norms(model):
+    return [layer for layer in model.layers if isinstance(layer, mm_utils.BatchNorm1d)] + [
+        layer for layer in model.layers[5].layers if isinstance(layer, mm_utils.BatchNorm1d)]
+
+
+def test_train_and_eval_switch_every_batchnorm_and_return_the_model():
+    model = _hierarchical(gen())
+    assert model.training and all(bn.training for bn in _norms(model))
+    assert model.eval() is model
+    assert not model.training and not any(bn.training for bn in _norms(model))
+    assert model.train() is model and all(bn.training for bn in _norms(model))
+    assert model.train(False) is model and not model.training
+    bn = mm_utils.BatchNorm1d(3)
+    assert bn.eval() is bn and not bn.training
+    assert bn.train() is bn and bn.training
+
+
+def test_evaluating_a_model_left_in_training_mode_keeps_its_running_statistics():
+    """evaluate_loss and sample_model switch to inference mode for the call: the dev data does not
+    overwrite the running statistics, the result is the inference-mode result, and the model is back
+    in training mode afterwards."""
+    g = gen()
+    model = _hierarchical(g)
+    X = torch.randint(0, 27, (64, 4), generator=g)
+    Y = torch.randint(0, 27, (64,), generator=g)
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randint(0, 27, (32, 4), generator=g))  # training mode: running stats move
+    stats = [(bn.running_mean.clone(), bn.running_var.clone()) for bn in _norms(model)]
+    assert model.training
+    loss = mm_utils.evaluate_loss(model, X, Y)
+    names = mm_utils.sample_model(model, {i: "abcdefghijklmnopqrstuvwxyz"[i - 1] for i in range(1, 27)},
+                                  5, gen(), 4, max_len=50)
+    assert len(names) == 5
+    for bn, (mean, var) in zip(_norms(model), stats, strict=True):
+        assert torch.equal(bn.running_mean, mean) and torch.equal(bn.running_var, var)
+    assert model.training and all(bn.training for bn in _norms(model))
+    model.eval()
+    with torch.no_grad():
+        expected = torch.nn.functional.cross_entropy(model(X), Y).item()
+    assert loss == expected
+    model.train()
+    with torch.no_grad():
+        in_training_mode = torch.nn.functional.cross_entropy(model(X), Y).item()
+    assert in_training_mode != loss  # batch statistics would have given another number
+
+
+def test_evaluation_restores_each_layer_mode_exactly_even_after_an_error():
+    model = _hierarchical(gen())
+    first, second = _norms(model)
+    first.training, second.training = False, True  # mixed, as a caller may leave them
+    mm_utils.evaluate_loss(model, torch.zeros((4, 4), dtype=torch.int64), torch.zeros(4, dtype=torch.int64))
+    assert (first.training, second.training) == (False, True)
+
+    def broken(X):
+        assert not first.training and not second.training  # inference mode inside the call
+        raise KeyError("boom")
+
+    broken.layers = model.layers
+    with pytest.raises(KeyError):
+        mm_utils.evaluate_loss(broken, torch.zeros((4, 4), dtype=torch.int64), torch.zeros(4, dtype=torch.int64))
+    assert (first.training, second.training) == (False, True)
+
+
+def test_a_plain_forward_function_is_called_as_it_is():
+    """Chapters 9-10 pass functions; their layers' flags are theirs to set (chapter 10 flips the flag)."""
+    bn = mm_utils.BatchNorm1d(27)
+    calls = []
+
+    def forward(X):
+        calls.append(bn.training)
+        return bn(torch.zeros((X.shape[0], 27)) + X[:, :1].float())
+
+    X = torch.arange(8).view(8, 1)
+    mm_utils.evaluate_loss(forward, X, torch.zeros(8, dtype=torch.int64))
+    assert calls == [True] and bn.training
+
+
+def test_cosine_lr_is_the_chapter_12_schedule():
+    from support.chapters import load
+
+    chapter = load("12_wavenet", "cosine_lr")["cosine_lr"](0.3, 0.003, 1000)
+    lr = mm_utils.cosine_lr(0.3, 0.003, 1000)
+    assert all(lr(i) == chapter(i) for i in range(0, 1001, 7))
+    assert lr(0) == 0.3 and abs(lr(500) - 0.1515) < 1e-12 and abs(lr(1000) - 0.003) < 1e-12

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from pathlib import Path
 
 from sitelib import toc_files
@@ -58,8 +57,7 @@ def table_rows() -> dict[str, list[str]]:
 
 
 def public_names() -> list[str]:
-    sys.path.insert(0, str(MODULE.parent))
-    import mm_utils
+    import mm_utils  # tests/conftest.py puts notebooks/ on sys.path
 
     return list(mm_utils.__all__)
 

@@ -1,43 +1,14 @@
 """The results table (成绩表, GUIDE §9): every row on book/results.md and in each Part II chapter's 小结
 is a row that the producing chapter printed in its `results-row` cell, and every printed row is on the page.
-
-A producing cell prints one markdown row per model:
-    | <model> | <chapter NN> | <dev loss> | <test loss> | <parameters> | <seconds> s |
-nbval compares that output (only the seconds column is masked by tests/nbval_sanitize.cfg), so the
-numbers on the page are the numbers a fresh run of the chapter gives.
+The row format and the parsing are in support/results.py (shared with .ci/sync_results.py).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-PAGE = ROOT / "book" / "results.md"
-ROW = re.compile(r"^\| (?P<model>[^|]+?) \| (?P<ch>\d\d) \| (?P<dev>\d\.\d{4}) \| (?P<test>\d\.\d{4}) \| "
-                 r"(?P<params>\d{1,3}(?:,\d{3})*) \| (?P<secs>\d+\.\d) s \|$")
-# a line that looks like a results row (six cells, a two-digit chapter in the second) but may be malformed
-LOOSE = re.compile(r"^\|[^|]+\| \d\d \|([^|]+\|){4}\s*$")
-
-
-def _rows(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if LOOSE.match(line.strip())]
-
-
-def produced() -> dict[str, list[str]]:
-    """chapter number -> the rows its results-row cell printed (stored output)."""
-    out: dict[str, list[str]] = {}
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        for c in nb.cells:
-            if c.cell_type == "code" and "results-row" in c.metadata.get("tags", []):
-                text = "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
-                out.setdefault(path.name[:2], []).extend(_rows(text))
-    return out
+from support.results import NOTEBOOKS, PAGE, ROW, produced, rows_in
 
 
 def test_every_printed_row_is_well_formed_and_names_its_own_chapter():
@@ -60,7 +31,7 @@ def test_results_row_cells_are_compared_by_nbval():
                 assert c.outputs, f"{path.name}: the results-row cell has no stored output"
 
 
-def test_part_one_models_and_every_part_two_chapter_have_rows():
+def test_part_one_models_and_every_part_two_chapter_haverows_in():
     rows = produced()
     assert "06" in rows and len(rows["06"]) >= 2, "chapter 06 gives the bigram and trigram counting rows"
     assert "08" in rows, "chapter 08 gives the bigram neural-net row"
@@ -70,7 +41,7 @@ def test_part_one_models_and_every_part_two_chapter_have_rows():
 
 
 def test_the_results_page_lists_exactly_the_produced_rows_in_chapter_order():
-    page = _rows(PAGE.read_text(encoding="utf-8"))
+    page = rows_in(PAGE.read_text(encoding="utf-8"))
     expected = [line for ch in sorted(produced()) for line in produced()[ch]]
     missing = [r for r in expected if r not in page]
     stale = [r for r in page if r not in expected]
@@ -85,7 +56,7 @@ def test_part_two_summary_shows_the_table_so_far(path):
     start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## 小结" in c.source)
     end = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## 练习" in c.source), None)
     summary = "\n".join(c.source for c in nb.cells[start:end] if c.cell_type == "markdown")
-    shown = _rows(summary)
+    shown = rows_in(summary)
     rows = produced()
     so_far = [line for ch in sorted(rows) if ch <= path.name[:2] for line in rows[ch]]
     assert shown == so_far, (

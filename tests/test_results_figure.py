@@ -1,6 +1,6 @@
 """The results figure (issue 24): book/results.md's table drawn at build time by book/_ext/results_figure.py.
 
-(a) The parser reads every row of the table (the same rows tests/test_results.py's ROW pattern accepts) and
+(a) The parser reads every row of the table (the same rows support/results.py's ROW pattern accepts) and
     rejects a malformed row with the line number; a row added to the table is read without code changes.
 (b) In the built site the results page shows the figure, the SVG's embedded data are exactly the table's
     rows (model, chapter, dev, test, parameters, seconds), each panel has one point per row, and every
@@ -16,7 +16,8 @@ from html import unescape
 
 import pytest
 from sitelib import HTML, NOT_BUILT, ROOT, built
-from test_results import ROW
+
+from support.results import ROW
 
 PAGE = ROOT / "book" / "results.md"
 _spec = importlib.util.spec_from_file_location("results_figure", ROOT / "book" / "_ext" / "results_figure.py")

@@ -1,4 +1,4 @@
-"""Reference implementations that tests and benchmarks/bench.py share (not a test module).
+"""Reference implementations that tests and benchmarks/bench.py share.
 
 Each one is the plain code a chapter shows the reader, kept in one place so that every check
 compares against the same thing instead of its own copy.

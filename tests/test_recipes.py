@@ -1,0 +1,131 @@
+"""The Part II benchmark recipes (benchmarks/recipes_chNN.py) run the chapters' own code: each recipe,
+shortened to 40 steps with the same schedule shape, gives the dev loss stored below (so a changed setting,
+schedule or builder shows up here), and the parameter count of the full model."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from benchmarks import bench_part2
+
+ROOT = Path(__file__).resolve().parent.parent
+STEPS = 40
+# (chapter, recipe) -> (dev loss after STEPS steps, parameters); from `python benchmarks/bench_part2.py NN --steps 40`
+STORED = {
+    ("09", "lecture"): (13.745442, 11897),
+    ("09", "chapter"): (2.504071, 23259),
+    ("10", "lecture"): (2.981714, 12097),
+    ("10", "chapter"): (2.703746, 28359),
+    ("11", "lecture"): (3.120476, 4137),
+    ("11", "chapter"): (2.786457, 4137),
+    ("12", "lecture"): (2.817871, 76579),
+    ("12", "chapter"): (2.624336, 76579),
+}
+
+
+@pytest.fixture(scope="module")
+def split_data(names_path):
+    cache: dict[int, dict] = {}
+
+    def get(block_size: int) -> dict:
+        if block_size not in cache:
+            cache[block_size] = bench_part2.book_split_data(block_size)
+        return cache[block_size]
+
+    return get
+
+
+@pytest.mark.parametrize(("chapter", "name"), sorted(STORED), ids=lambda x: x)
+def test_a_shortened_recipe_gives_the_stored_dev_loss(split_data, chapter, name):
+    mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    recipe = {**getattr(mod, name.upper()), "steps": STEPS}
+    result = bench_part2.train(chapter, recipe, split_data(mod.BLOCK_SIZE), torch.Generator().manual_seed(2147483647),
+                               mod.BLOCK_SIZE)
+    dev, params = STORED[chapter, name]
+    assert result["params"] == params
+    assert result["dev"] == pytest.approx(dev, abs=2e-4)
+
+
+def test_every_recipe_module_is_settings_only():
+    """A recipe file holds NOTEBOOK, BLOCK_SIZE, LECTURE and CHAPTER (plus its docstring): no functions, so
+    no chapter code restated."""
+    for chapter in ("09", "10", "11", "12"):
+        mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+        public = {k for k in vars(mod) if not k.startswith("_")}
+        assert public == {"NOTEBOOK", "BLOCK_SIZE", "LECTURE", "CHAPTER"}, (chapter, public)
+        assert mod.NOTEBOOK.startswith(chapter)
+
+
+def test_schedules_keep_their_shape_when_shortened():
+    lr = bench_part2.schedule(("step", 0.1, 0.01, 0.75), 40)
+    assert [lr(i) for i in (0, 29, 30, 39)] == [0.1, 0.1, 0.01, 0.01]
+    cos = bench_part2.schedule(("cosine", 0.3, 0.003), 40)
+    assert cos(0) == pytest.approx(0.3) and cos(20) == pytest.approx(0.1515) and cos(40) == pytest.approx(0.003)
+
+
+def test_the_loader_runs_the_chapter_definitions_and_what_they_call():
+    from support.chapters import definitions, load
+
+    ns = load("11_backprop_by_hand", "train_manual", block_size=3, n_embd=10, n_hidden=64, vocab_size=27)
+    assert "forward_backward" in ns and "init_params" not in ns  # called by train_manual / not asked for
+    _, defs = definitions("11_backprop_by_hand")
+    assert "def forward_backward(parameters, Xb, Yb):" in defs["forward_backward"][1]
+    with pytest.raises(KeyError, match="no_such_function"):
+        load("09_mlp", "no_such_function")
+
+
+# The chapter's names for the recipe's settings, where they differ (chapter 10 says emb_dim and width).
+NAMES = {"10": {"n_embd": "emb_dim", "n_hidden": "width"}}
+# How each chapter writes its final model's schedule: a step decay at steps // 2, or a cosine.
+STEP = re.compile(r"(?:lambda i:|return) ([\d.]+) if [ik] < steps // 2 else ([\d.]+)")
+COSINE = re.compile(r"cosine_lr\(([\d.]+), ([\d.]+), steps\)")
+
+
+def final_model_code(stem: str) -> tuple[dict, str]:
+    """Literal values of the top-level assignments in the chapter's code up to its results-row cell (the
+    last assignment of a name wins: the final model's settings) and that code's text."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    values, text = {}, []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "results-row" in cell.metadata.get("tags", []):
+            break
+        src = "\n".join(line for line in cell.source.split("\n") if not line.lstrip().startswith(("%", "!")))
+        text.append(src)
+        for node in ast.parse(src).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                continue
+            target = node.targets[0]
+            names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
+            vals = [node.value] if isinstance(target, ast.Name) else getattr(node.value, "elts", [])
+            for n, v in zip(names, vals):
+                if isinstance(n, ast.Name) and isinstance(v, ast.Constant):
+                    values[n.id] = v.value
+    return values, "\n".join(text)
+
+
+@pytest.mark.parametrize("chapter", ["09", "10", "11", "12"])
+def test_the_chapter_recipe_is_the_chapter_final_model(chapter):
+    """benchmarks/recipes_chNN.CHAPTER holds the settings the chapter's own final model uses: sizes, steps,
+    batch size and learning-rate schedule, read from the notebook's code."""
+    mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    values, code = final_model_code(mod.NOTEBOOK)
+    recipe = dict(mod.CHAPTER)
+    assert values["block_size"] == mod.BLOCK_SIZE
+    for key in ("n_embd", "n_hidden", "steps", "batch_size"):
+        assert values[NAMES.get(chapter, {}).get(key, key)] == recipe[key], key
+    if "out_scale" in recipe:
+        assert f"out_scale={recipe['out_scale']})" in code
+    kind, *lr = recipe["lr"]
+    if kind == "step":
+        assert [float(x) for x in STEP.findall(code)[-1]] == lr[:2] and lr[2] == 0.5
+    else:
+        assert [float(x) for x in COSINE.findall(code)[-1]] == lr
