@@ -81,6 +81,7 @@ PHRASES = [
     ("初始化导致激活值饱和", "notebooks/10_batchnorm"),
     ("手动推导交叉熵的梯度", "notebooks/11_backprop_by_hand"),
     ("逐层合并更长的上下文", "notebooks/12_wavenet"),
+    ("用填充和掩码训练整个名字", "notebooks/13_sequences_adamw"),
 ]
 
 
