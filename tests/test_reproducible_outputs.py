@@ -25,11 +25,9 @@ LONG = re.compile(r"(?<![\w.])\d*\.\d{12,}")
 # What may stand right before a tiny number: it is then a bound, not a value (also "在 1e-6 与 1e-4 之间").
 BOUND = re.compile(r"(?:<|≤|>|≥|在)\s*$|在\s*\S+\s*与\s*$")
 
-# Named exceptions: constants of the float32 format, the same on every CPU (chapter 06 shows where
-# a product of probabilities underflows: the smallest normal number and the smallest positive one).
-CONSTANTS = {
-    "06_likelihood_nll.ipynb": {"1.18e-38", "1.4e-45"},
-}
+# Named exceptions: constants the same on every CPU, by notebook (none at present: chapter 06 shows the
+# float32 limits as powers of two).
+CONSTANTS: dict[str, set[str]] = {}
 
 
 def unstable_numbers(text: str, allowed: set[str] = frozenset()) -> list[str]:
