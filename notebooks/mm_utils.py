@@ -1009,3 +1009,201 @@ def train_model(
     finally:
         model.eval()
     return lossi, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------
+# 第 14 章：循环神经网络（RNN）
+# 数据流：第 13 章的整名序列 X → Embedding → 每一步同一个单元 cell(x_t, h_{t-1}) -> h_t（起始状态 h0 是学出来的）
+# → 输出层 → logits。单元可以换成第 15 章的 GRU：RecurrentLM 不关心单元内部。
+# ---------------------------------------------------------------------------
+
+__all__ += ["RNNCell", "RecurrentLM", "hidden_grad_norms"]
+
+
+def _uniform_init(module: torch.nn.Module, bound: float, g: torch.Generator) -> None:
+    """把 ``module`` 的每个参数重新取成 U(-bound, bound)（``torch.nn.RNN``/``GRU`` 的默认初始化用
+    ``bound = 1/√hidden_size``），随机数全部来自 ``g``，按 ``named_parameters()`` 的顺序抽取。"""
+    with torch.no_grad():
+        for _, p in module.named_parameters():
+            p.copy_(torch.rand(p.shape, generator=g) * 2 * bound - bound)
+
+
+class RNNCell(torch.nn.Module):
+    """最简单的循环单元（第 14 章）：``h_t = tanh(x_t W_xh + h_{t-1} W_hh + b)``。
+
+    ``forward(x, h)``：``x`` 形状 ``(B, n_in)``，``h`` 形状 ``(B, n_hidden)``，返回新的 ``h``（同形状）。
+    权重按行向量写法存放（``W_xh`` 是 ``(n_in, n_hidden)``，与 ``torch.nn.RNN`` 的 ``weight_ih_l0`` 互为转置）。
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, g: torch.Generator):
+        super().__init__()
+        self.W_xh = torch.nn.Parameter(torch.empty(n_in, n_hidden))
+        self.W_hh = torch.nn.Parameter(torch.empty(n_hidden, n_hidden))
+        self.b = torch.nn.Parameter(torch.empty(n_hidden))
+        _uniform_init(self, 1.0 / math.sqrt(n_hidden), g)   # 与 torch.nn.RNN 的默认范围相同
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x @ self.W_xh + h @ self.W_hh + self.b)
+
+
+class RecurrentLM(torch.nn.Module):
+    """循环语言模型（第 14 章）：嵌入 → 循环单元（每一步同样的权重）→ 输出层，遵守第 13 章的约定
+    ``forward(idx, targets=None) -> (logits, loss)``。
+
+    ``cell`` 是任何 ``cell(x, h) -> h`` 的模块，输入维度 ``n_embd``、状态维度 ``n_hidden``（第 14 章的
+    :class:`RNNCell`，第 15 章的 GRU 单元）。起始状态 ``h0`` 是一个可学习的参数（所有序列共用）。
+    """
+
+    def __init__(self, vocab_size: int, n_embd: int, n_hidden: int, cell: torch.nn.Module, g: torch.Generator):
+        super().__init__()
+        self.wte = torch.nn.Embedding(vocab_size, n_embd)
+        self.cell = cell
+        self.h0 = torch.nn.Parameter(torch.zeros(1, n_hidden))
+        self.lm_head = torch.nn.Linear(n_hidden, vocab_size)
+        with torch.no_grad():
+            self.wte.weight.copy_(torch.randn((vocab_size, n_embd), generator=g))
+            bound = 1.0 / math.sqrt(n_hidden)
+            self.lm_head.weight.copy_(torch.rand((vocab_size, n_hidden), generator=g) * 2 * bound - bound)
+            self.lm_head.bias.zero_()
+
+    def hidden_states(self, idx: torch.Tensor) -> list[torch.Tensor]:
+        """每一步的隐状态 ``[h_1, …, h_T]``，每个形状 ``(B, n_hidden)``（``h_t`` 读过了 ``idx[:, :t]``）。"""
+        emb = self.wte(idx)                                   # (B, T) -> (B, T, n_embd)
+        h = self.h0.expand(idx.shape[0], -1)
+        hs = []
+        for t in range(idx.shape[1]):
+            h = self.cell(emb[:, t], h)
+            hs.append(h)
+        return hs
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        logits = self.lm_head(torch.stack(self.hidden_states(idx), dim=1))   # (B, T, vocab_size)
+        loss = None if targets is None else sequence_loss(logits, targets)
+        return logits, loss
+
+
+def hidden_grad_norms(model: RecurrentLM, idx: torch.Tensor, targets: torch.Tensor, t_loss: int) -> torch.Tensor:
+    """梯度随时间怎样传回去（第 14 章，第 15 章用同一张图比较 GRU）：只取位置 ``t_loss`` 的损失，
+    返回形状 ``(t_loss + 1,)`` 的张量：第 t 个数是 ``‖∂L/∂h_{t+1}‖`` 在这一批上的平均
+    （``h_{t+1}`` 读过了前 t+1 个字符）。
+
+    ``targets[:, t_loss]`` 里不能有 -1（只用在这个位置还有标签的序列）。不改动参数的梯度之外的任何东西；
+    结束后把参数的 ``.grad`` 清掉。
+    """
+    if not 0 <= t_loss < idx.shape[1]:
+        raise ValueError(f"hidden_grad_norms: t_loss 应在 0 与 {idx.shape[1] - 1} 之间，得到 {t_loss}")
+    if (targets[:, t_loss] == -1).any():
+        raise ValueError("hidden_grad_norms: 位置 t_loss 上有填充（-1）；只传在这个位置还有标签的序列")
+    hs = model.hidden_states(idx[:, : t_loss + 1])
+    for h in hs:
+        h.retain_grad()
+    logits = model.lm_head(hs[-1])
+    loss = torch.nn.functional.cross_entropy(logits, targets[:, t_loss])
+    loss.backward()
+    norms = torch.stack([h.grad.norm(dim=1).mean() for h in hs]).detach()
+    model.zero_grad(set_to_none=True)
+    return norms
+
+
+# ---------------------------------------------------------------------------
+# 第 16 章：自注意力
+# 数据流：(B, T, n_embd) → 每个头的查询 q、键 k、值 v → 因果掩码下的 softmax(q·k / √head_size) → 加权平均 v
+# → 各头拼接 → 输出投影 → (B, T, n_embd)。
+# ---------------------------------------------------------------------------
+
+__all__ += ["CausalSelfAttention"]
+
+
+class CausalSelfAttention(torch.nn.Module):
+    """多头因果自注意力（第 16 章）：位置 t 只看位置 0…t。``forward(x)``：``(B, T, n_embd)`` → 同形状。
+
+    ``n_head`` 个头，每个头 ``head_size = n_embd // n_head`` 维；分数除以 ``√head_size``。最近一次调用的
+    注意力权重（形状 ``(B, n_head, T, T)``，已经过 dropout 之前的 softmax）留在 ``self.att`` 里，供画图用。
+    """
+
+    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0):
+        super().__init__()
+        if n_embd % n_head:
+            raise ValueError(f"CausalSelfAttention: n_embd={n_embd} 不能被 n_head={n_head} 整除")
+        self.n_head = n_head
+        self.qkv = torch.nn.Linear(n_embd, 3 * n_embd)
+        self.proj = torch.nn.Linear(n_embd, n_embd)
+        self.dropout = torch.nn.Dropout(dropout)
+        self.register_buffer("mask", torch.tril(torch.ones(block_size, block_size, dtype=torch.bool)))
+        self.att: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)                               # 各 (B, T, C)
+        q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, nh, T, hs)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])            # (B, nh, T, T)
+        att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(dim=-1)
+        self.att = att.detach()
+        y = self.dropout(att) @ v                                           # (B, nh, T, hs)
+        return self.dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
+
+
+# ---------------------------------------------------------------------------
+# 第 17 章：Transformer（字符级 GPT）
+# 数据流：idx → 字符嵌入 + 位置嵌入 → n_layer 个 Block（x + 注意力(LN(x))；x + MLP(LN(x))）→ LayerNorm → 输出层。
+# ---------------------------------------------------------------------------
+
+__all__ += ["Block", "Transformer"]
+
+
+class Block(torch.nn.Module):
+    """Transformer 块（第 17 章，pre-LayerNorm）：``x = x + attn(ln1(x))``，``x = x + mlp(ln2(x))``，
+    MLP 是 ``n_embd → 4·n_embd → GELU → n_embd``。"""
+
+    def __init__(self, n_embd: int, n_head: int, block_size: int, dropout: float = 0.0):
+        super().__init__()
+        self.ln1 = torch.nn.LayerNorm(n_embd)
+        self.attn = CausalSelfAttention(n_embd, n_head, block_size, dropout)
+        self.ln2 = torch.nn.LayerNorm(n_embd)
+        self.mlp = torch.nn.Sequential(
+            torch.nn.Linear(n_embd, 4 * n_embd), torch.nn.GELU(), torch.nn.Linear(4 * n_embd, n_embd),
+            torch.nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class Transformer(torch.nn.Module):
+    """字符级 GPT（第 17 章）：``forward(idx, targets=None) -> (logits, loss)``，``idx`` 最长 ``block_size``。
+
+    初始化（全部随机数来自 ``g``）：线性层与嵌入的权重 N(0, 0.02²)，偏置 0，LayerNorm 为 1 和 0；
+    每个残差分支最后的投影再乘 ``1/√(2·n_layer)``，让残差流的方差不随层数增长。
+    """
+
+    def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_head: int, n_layer: int,
+                 g: torch.Generator, dropout: float = 0.0):
+        super().__init__()
+        self.block_size = block_size
+        self.wte = torch.nn.Embedding(vocab_size, n_embd)
+        self.wpe = torch.nn.Embedding(block_size, n_embd)
+        self.drop = torch.nn.Dropout(dropout)
+        self.blocks = torch.nn.ModuleList(Block(n_embd, n_head, block_size, dropout) for _ in range(n_layer))
+        self.ln_f = torch.nn.LayerNorm(n_embd)
+        self.lm_head = torch.nn.Linear(n_embd, vocab_size)
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if name.endswith("bias") or ".ln" in name or name.startswith("ln_f"):
+                    continue  # 偏置已是 0（下面清零），LayerNorm 的 1 和 0 保持不变
+                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("attn.proj.weight", "mlp.2.weight")) else 0.02
+                p.copy_(torch.randn(p.shape, generator=g) * std)
+            for name, p in self.named_parameters():
+                if name.endswith("bias") and ".ln" not in name and not name.startswith("ln_f"):
+                    p.zero_()
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        B, T = idx.shape
+        if T > self.block_size:
+            raise ValueError(f"Transformer: 序列长 {T}，超过 block_size={self.block_size}")
+        x = self.drop(self.wte(idx) + self.wpe(torch.arange(T, device=idx.device)))   # (B, T, n_embd)
+        for block in self.blocks:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))                                             # (B, T, vocab_size)
+        loss = None if targets is None else sequence_loss(logits, targets)
+        return logits, loss
