@@ -97,16 +97,17 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["bn_forward"](parameters, X, (ns["bnmean_running"], ns["bnstd_running"]))
     elif chapter == "10":
-        # chapter 10 builds its best model inline (the cell that defines `model`): run that cell as it is,
+        # chapter 10 builds its best model in the cell that defines `final_mlp` and `model`: run that cell as it is,
         # on the book's split, and train with the generator it seeded, as the next cell of the chapter does
-        ns = load_cell("10_batchnorm", "model", **data["words"])
+        ns = load_cell("10_batchnorm", "final_mlp", **data["words"])
         if (ns["emb_dim"], ns["width"], ns["block_size"]) != (recipe["n_embd"], recipe["n_hidden"], ctx):
             raise ValueError("recipes_ch10.CHAPTER no longer matches chapter 10's model cell")
-        parameters, forward, g = ns["parameters"], ns["model"], ns["g"]
+        forward, g = ns["model"], ns["g"]
+        parameters = forward.parameters
         t0 = time.perf_counter()
         mm_utils.train_minibatch(_cross_entropy_of(forward), parameters, Xtr, Ytr, steps=steps,
                                  batch_size=batch_size, lr=lr, g=g)
-        ns["layers"][1].training = False  # the chapter's own switch to inference mode
+        # evaluate_loss below puts the model's BatchNorm1d (found through model.layers) in inference mode
     elif chapter == "11":
         ns = load("11_backprop_by_hand", "init_params", "train_manual", "bn_calibrate", "forward_eval",
                   block_size=ctx, n_embd=recipe["n_embd"], n_hidden=recipe["n_hidden"], vocab_size=27, Xtr=Xtr)

@@ -84,7 +84,8 @@ def test_the_loader_runs_the_chapter_definitions_and_what_they_call():
 # The chapter's names for the recipe's settings, where they differ (chapter 10 says emb_dim and width).
 NAMES = {"10": {"n_embd": "emb_dim", "n_hidden": "width"}}
 # How each chapter writes its final model's schedule: a step decay at steps // 2, or a cosine.
-STEP = re.compile(r"(?:lambda i:|return) ([\d.]+) if [ik] < steps // 2 else ([\d.]+)")
+STEP = re.compile(r"(?:(?:lambda i:|return) ([\d.]+) if [ik] < steps // 2 else ([\d.]+)"
+                  r"|step_lr\(([\d.]+), ([\d.]+), steps // 2\))")
 COSINE = re.compile(r"cosine_lr\(([\d.]+), ([\d.]+), steps\)")
 
 
@@ -126,6 +127,33 @@ def test_the_chapter_recipe_is_the_chapter_final_model(chapter):
         assert f"out_scale={recipe['out_scale']})" in code
     kind, *lr = recipe["lr"]
     if kind == "step":
-        assert [float(x) for x in STEP.findall(code)[-1]] == lr[:2] and lr[2] == 0.5
+        assert [float(x) for x in STEP.findall(code)[-1] if x] == lr[:2] and lr[2] == 0.5
     else:
         assert [float(x) for x in COSINE.findall(code)[-1]] == lr
+
+
+# The benchmark figures the chapters quote. `python benchmarks/bench.py --part2 11 12 --write` stores them in
+# benchmarks/part2_results.json; a chapter's markdown must show exactly the stored numbers, written as below
+# (chapter -> (recipe, template filled with that recipe's stored dev loss and seconds)).
+QUOTED = {
+    "11": [("lecture", "| {dev:.4f} | {seconds:.1f} s |"), ("chapter", "| {dev:.4f} | {seconds:.1f} s |")],
+    "12": [("lecture", "训练了 {seconds:.0f} 秒，开发集损失 {dev:.4f}"),
+           ("chapter", "训练了 {seconds:.0f} 秒，开发集损失 {dev:.4f}")],
+}
+
+
+def markdown_of(stem: str) -> str:
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("chapter", sorted(QUOTED))
+def test_the_bench_numbers_a_chapter_quotes_are_the_stored_bench_results(chapter):
+    import json
+
+    stored = json.loads(bench_part2.RESULTS.read_text(encoding="utf-8"))[chapter]
+    text = markdown_of(importlib.import_module(f"benchmarks.recipes_ch{chapter}").NOTEBOOK)
+    assert "--part2 " + chapter in text  # the command that reproduces them is given
+    for recipe, template in QUOTED[chapter]:
+        quoted = template.format(**stored[recipe])
+        assert quoted in text, (chapter, recipe, quoted)
