@@ -62,6 +62,7 @@ SEARCHES = [
     ("手写反向传播", "notebooks/11_backprop_by_hand"),
     ("层级模型两两融合", "notebooks/12_wavenet"),
     ("整名序列", "notebooks/13_sequences_adamw"),
+    ("循环神经网络", "notebooks/14_rnn"),
 ]
 
 
@@ -82,6 +83,7 @@ PHRASES = [
     ("手动推导交叉熵的梯度", "notebooks/11_backprop_by_hand"),
     ("逐层合并更长的上下文", "notebooks/12_wavenet"),
     ("用填充和掩码训练整个名字", "notebooks/13_sequences_adamw"),
+    ("梯度沿时间传回去时越来越小", "notebooks/14_rnn"),
 ]
 
 
