@@ -10,8 +10,9 @@
  * 2. 替换 Search.performTermsSearch 的打分：不再要求页面包含全部查询词（读者输入的短语里常有
  *    页面没有的词，如“似然函数计算”），而是按页面含有几个查询词、这些词出现在哪里（页面标题、
  *    小节标题、正文；术语表里的词算在讲它的那一章的标题里）以及词的区分度打分排序，见下面的 WHERE。
- * 3. 排序的两处微调（Scorer.score）：术语表的词条（Sphinx 把它们当索引条目，给 100 分）排在
- *    标题里讲这个词的章节之后、只顺带提到它的页面之前；首页和术语表页面同分时让位给章节。
+ * 3. 排序的三处微调（Scorer.score）：术语表的词条（Sphinx 把它们当索引条目，给 100 分）排在
+ *    标题里讲这个词的章节之后、只顺带提到它的页面之前；首页和术语表页面同分时让位给章节；
+ *    其余同分的页面按书中的顺序排。
  *
  * 本文件在 searchtools.js 之前加载（html_js_files），所以 searchtools.js 会沿用这里的 splitQuery；
  * Search 对象在 DOMContentLoaded 时、Search.init 运行之前打补丁。
@@ -157,7 +158,11 @@
     const [docname, , anchor, , s] = result;
     if (anchor && anchor.startsWith("#term-")) return Math.min(s, Scorer.title - 1); // 术语表词条
     if (docname === rootDoc() || HUB_PAGES.includes(docname)) return s - 1;
-    return s;
+    // 同分时按书中的顺序（先讲它的那一章在前）。Sphinx 同分时按标题的字母序排，“第14章”会排在“第7章”前面。
+    // 得分保留一位小数，这里的微调（最多几千分之一）不会越过两个不同的得分。
+    const docnames = Search._index ? Search._index.docnames : [];
+    const rank = docnames.indexOf(docname);
+    return rank >= 0 ? s - rank * 1e-4 : s;
   };
 
   const patch = () => {
