@@ -1106,6 +1106,48 @@ def hidden_grad_norms(model: RecurrentLM, idx: torch.Tensor, targets: torch.Tens
 
 
 # ---------------------------------------------------------------------------
+# 第 15 章：门控循环单元（GRU）
+# 数据流：与第 14 章相同（RecurrentLM 不变），只把单元换成 GRUCell：重置门 r、更新门 z、候选状态 n，
+# 新的隐状态是旧状态与候选状态按 z 的逐元素插值。
+# ---------------------------------------------------------------------------
+
+__all__ += ["GRUCell"]
+
+
+class GRUCell(torch.nn.Module):
+    """门控循环单元（第 15 章），采用 ``torch.nn.GRU`` 的约定::
+
+        r = σ(x W_ir + b_ir + h W_hr + b_hr)            重置门
+        z = σ(x W_iz + b_iz + h W_hz + b_hz)            更新门
+        n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn))   候选状态（重置门乘在矩阵乘积之后）
+        h' = (1 - z) ⊙ n + z ⊙ h                        z 是“保留旧状态”的比例
+
+    ``forward(x, h)``：``x`` 形状 ``(B, n_in)``，``h`` 形状 ``(B, n_hidden)``，返回新的 ``h``（同形状），
+    与第 14 章的 :class:`RNNCell` 是同一个约定。权重按行向量写法存放：``W_ih`` 是 ``(n_in, 3·n_hidden)``，
+    ``W_hh`` 是 ``(n_hidden, 3·n_hidden)``，三段依次是 r、z、n，与 ``torch.nn.GRU`` 的 ``weight_ih_l0``、
+    ``weight_hh_l0`` 互为转置（偏置 ``b_ih``、``b_hh`` 相同）。初始化与 ``torch.nn.GRU`` 的默认范围相同：
+    每个参数取 U(-1/√n_hidden, 1/√n_hidden)，随机数来自 ``g``。
+    """
+
+    def __init__(self, n_in: int, n_hidden: int, g: torch.Generator):
+        super().__init__()
+        self.n_hidden = n_hidden
+        self.W_ih = torch.nn.Parameter(torch.empty(n_in, 3 * n_hidden))
+        self.W_hh = torch.nn.Parameter(torch.empty(n_hidden, 3 * n_hidden))
+        self.b_ih = torch.nn.Parameter(torch.empty(3 * n_hidden))
+        self.b_hh = torch.nn.Parameter(torch.empty(3 * n_hidden))
+        _uniform_init(self, 1.0 / math.sqrt(n_hidden), g)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        xr, xz, xn = (x @ self.W_ih + self.b_ih).chunk(3, dim=1)   # 各 (B, n_hidden)
+        hr, hz, hn = (h @ self.W_hh + self.b_hh).chunk(3, dim=1)
+        r = torch.sigmoid(xr + hr)
+        z = torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        return (1 - z) * n + z * h
+
+
+# ---------------------------------------------------------------------------
 # 第 16 章：自注意力
 # 数据流：(B, T, n_embd) → 每个头的查询 q、键 k、值 v → 因果掩码下的 softmax(q·k / √head_size) → 加权平均 v
 # → 各头拼接 → 输出投影 → (B, T, n_embd)。

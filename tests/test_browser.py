@@ -63,6 +63,7 @@ SEARCHES = [
     ("层级模型两两融合", "notebooks/12_wavenet"),
     ("整名序列", "notebooks/13_sequences_adamw"),
     ("循环神经网络", "notebooks/14_rnn"),
+    ("门控循环单元", "notebooks/15_gru"),
 ]
 
 
@@ -84,6 +85,7 @@ PHRASES = [
     ("逐层合并更长的上下文", "notebooks/12_wavenet"),
     ("用填充和掩码训练整个名字", "notebooks/13_sequences_adamw"),
     ("梯度沿时间传回去时越来越小", "notebooks/14_rnn"),
+    ("怎样让梯度沿时间传得更远", "notebooks/15_gru"),
 ]
 
 

@@ -1,0 +1,95 @@
+"""The Part III benchmark (benchmarks/bench_part3.py) and its recipes (benchmarks/recipes_chNN.py, NN >= 15):
+settings only, every recipe builds and trains for a few steps on the book's split, and chapter 15's CHAPTER
+recipe is the recipe the chapter's notebook trains."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from benchmarks import bench_part3
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted(p.stem[len("recipes_ch"):] for p in (ROOT / "benchmarks").glob("recipes_ch*.py")
+                  if int(p.stem[len("recipes_ch"):]) >= 14)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_recipe_modules_are_settings_only(chapter):
+    mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    public = {k for k in vars(mod) if not k.startswith("_")}
+    assert {"NOTEBOOK", "MAX_LEN"} <= public and public - {"NOTEBOOK", "MAX_LEN"} <= set(bench_part3.RECIPES)
+    assert mod.NOTEBOOK.startswith(chapter) and (ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb").exists()
+    for name in public - {"NOTEBOOK", "MAX_LEN"}:
+        recipe = getattr(mod, name)
+        assert recipe["model"] in bench_part3.BUILDERS, (chapter, name)
+        assert all(isinstance(v, (int, float, str, tuple, type(None))) for v in recipe.values()), (chapter, name)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_recipe_trains_a_few_steps(names_path, chapter):
+    mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    data = bench_part3.book_split_sequences(mod.MAX_LEN)
+    data = {**data, "Xtr": data["Xtr"][:512], "Ytr": data["Ytr"][:512],
+            "Xdev": data["Xdev"][:256], "Ydev": data["Ydev"][:256]}
+    for name in bench_part3.RECIPES:
+        if hasattr(mod, name):
+            recipe = {**getattr(mod, name), "steps": 3}
+            result = bench_part3.train(recipe, data, torch.Generator().manual_seed(2147483647))
+            assert 2.5 < result["dev"] < 3.6 and result["seconds"] > 0 and result["params"] > 0, (chapter, name)
+
+
+def test_schedules_keep_their_shape_when_shortened():
+    assert bench_part3.schedule(("constant", 5e-4), 10)(7) == 5e-4
+    lr = bench_part3.schedule(("warmup_cosine", 0.01, 1e-4, 0.05), 40)  # warm-up: int(0.05 * 40) = 2 steps
+    assert [lr(0), lr(1), lr(2)] == [pytest.approx(0.005), pytest.approx(0.01), pytest.approx(0.01)]
+    assert lr(39) == pytest.approx(1e-4, abs=2e-5)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        bench_part3.schedule(("step", 0.1, 0.01, 0.5), 10)
+
+
+def test_every_builder_follows_the_model_contract():
+    g = torch.Generator().manual_seed(2147483647)
+    settings = {"n_embd": 16, "n_hidden": 16, "n_head": 2, "n_layer": 1}
+    idx = torch.zeros((2, 16), dtype=torch.int64)
+    for name in bench_part3.BUILDERS:
+        logits, loss = bench_part3.build({"model": name, **settings}, g, 15)(idx, idx)
+        assert logits.shape == (2, 16, 27) and loss.ndim == 0, name
+    with pytest.raises(ValueError, match="unknown model"):
+        bench_part3.build({"model": "lstm"}, g, 15)
+
+
+def test_chapter_15_recipe_is_the_notebook_recipe():
+    """recipes_ch15.CHAPTER holds the settings of the chapter's trained GRU, read from the notebook's code."""
+    from benchmarks import recipes_ch15 as mod
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb", as_version=4)
+    values, code = {}, []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "results-row" in cell.metadata.get("tags", []):
+            break
+        code.append(cell.source)
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], (ast.Name, ast.Tuple)):
+                target = node.targets[0]
+                names = [target] if isinstance(target, ast.Name) else target.elts
+                vals = [node.value] if isinstance(target, ast.Name) else getattr(node.value, "elts", [])
+                for n, v in zip(names, vals):
+                    if isinstance(n, ast.Name) and isinstance(v, ast.Constant):
+                        values[n.id] = v.value
+    recipe, text = mod.CHAPTER, "\n".join(code)
+    assert values["max_len"] == mod.MAX_LEN
+    for key in ("n_embd", "n_hidden", "steps", "batch_size"):
+        assert values[key] == recipe[key], key
+    kind, lr_max, lr_min, warmup = recipe["lr"]
+    assert kind == "warmup_cosine" and values["lr_max"] == lr_max and lr_min == pytest.approx(lr_max / 100)
+    assert "warmup=steps // 20" in text and warmup == 0.05 and "lr_min=lr_max / 100" in text
+    assert "weight_decay=0.01" in text and recipe["weight_decay"] == 0.01 and recipe["clip"] == 1.0
+    assert "make_gru" in text and recipe["model"] == "gru"
