@@ -3,6 +3,8 @@
     python benchmarks/bench_part3.py 15                  # makemore.py's GRU settings and chapter 15's recipe
     python benchmarks/bench_part3.py 15 --only chapter
     python benchmarks/bench_part3.py 15 --steps 40       # every recipe shortened to 40 steps (same schedule shape)
+    python benchmarks/bench_part3.py 15 --only chapter rnn --seeds 2147483647 1 2 --threads 1 --write
+                                                         # several seeds; store them in benchmarks/part3_results.json
 
 Each chapter NN has benchmarks/recipes_chNN.py holding settings only: NOTEBOOK (the chapter), MAX_LEN and one
 dict per recipe (upper-case names; ``RECIPES`` below lists which are run, in order). A recipe's ``model`` key
@@ -39,7 +41,8 @@ import mm_utils  # noqa: E402
 
 SEED = 2147483647
 VOCAB_SIZE = 27
-RECIPES = ("MAKEMORE", "CHAPTER")  # the recipe dicts a recipes_chNN.py may define, run in this order
+RECIPES = ("MAKEMORE", "CHAPTER", "RNN")  # the recipe dicts a recipes_chNN.py may define, run in this order
+RESULTS = ROOT / "benchmarks" / "part3_results.json"  # what --write stores: chapter -> recipe -> seed -> result
 BUILDERS = {
     "rnn": lambda r, g, max_len: mm_utils.RecurrentLM(
         VOCAB_SIZE, r["n_embd"], r["n_hidden"], mm_utils.RNNCell(r["n_embd"], r["n_hidden"], g), g),
@@ -91,39 +94,64 @@ def train(recipe: dict, data: dict, g: torch.Generator) -> dict:
     return {"dev": dev, "seconds": seconds, "params": sum(p.numel() for p in model.parameters())}
 
 
-def run(chapter: str, only: str | None = None, steps: int | None = None) -> dict[str, dict]:
+def run(chapter: str, only: list[str] | None = None, steps: int | None = None,
+        seeds: tuple[int, ...] = (SEED,)) -> dict[str, dict[str, dict]]:
+    """recipe name -> seed -> result, for the chosen recipes of recipes_ch<chapter>.py and every seed."""
     mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
     data = book_split_sequences(mod.MAX_LEN)
-    results = {}
+    results: dict[str, dict[str, dict]] = {}
     for name in RECIPES:
-        if not hasattr(mod, name) or (only and name.lower() != only):
+        if not hasattr(mod, name) or (only and name.lower() not in only):
             continue
         recipe = dict(getattr(mod, name))
         if steps:
             recipe["steps"] = steps
-        print(f"ch{chapter} {name.lower()}: {recipe['model']}, training {recipe['steps']:,} steps ...", flush=True)
-        results[name.lower()] = train(recipe, data, torch.Generator().manual_seed(SEED))
+        for seed in seeds:
+            print(f"ch{chapter} {name.lower()}: {recipe['model']}, seed {seed}, training {recipe['steps']:,} steps ...",
+                  flush=True)
+            results.setdefault(name.lower(), {})[str(seed)] = train(recipe, data, torch.Generator().manual_seed(seed))
     return results
 
 
-def report(chapter: str, results: dict[str, dict]) -> None:
+def report(chapter: str, results: dict[str, dict[str, dict]]) -> None:
     print(f"\nchapter {chapter} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
-    print(f"{'recipe':<10}{'dev loss':>10}{'seconds':>10}{'params':>10}")
-    for name, r in results.items():
-        print(f"{name:<10}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}")
+    print(f"{'recipe':<10}{'seed':>12}{'dev loss':>10}{'seconds':>10}{'params':>10}")
+    for name, by_seed in results.items():
+        for seed, r in by_seed.items():
+            print(f"{name:<10}{seed:>12}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}")
+
+
+def write(chapter: str, results: dict[str, dict[str, dict]]) -> None:
+    """Merge the results into RESULTS (the figures the chapters quote; tests/test_bench_part3.py checks them)."""
+    import json
+
+    stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    for name, by_seed in results.items():
+        for seed, r in by_seed.items():
+            stored.setdefault(chapter, {}).setdefault(name, {})[seed] = {
+                "dev": round(r["dev"], 6), "seconds": round(r["seconds"], 1), "params": r["params"]}
+    RESULTS.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"written: {RESULTS.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("chapters", nargs="+", help="chapter numbers, e.g. 15")
-    ap.add_argument("--only", choices=[name.lower() for name in RECIPES], help="run one of the recipes")
+    ap.add_argument("--only", nargs="+", choices=[name.lower() for name in RECIPES], help="run only these recipes")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[SEED], help=f"seeds to train with (default: {SEED})")
+    ap.add_argument("--write", action="store_true", help=f"store the results in {RESULTS.name}")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     ap.add_argument("--steps", type=int, help="shorten every recipe to this many steps (same schedule shape)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     for ch in args.chapters:
-        report(ch, run(ch.zfill(2), args.only, args.steps))
+        results = run(ch.zfill(2), args.only, args.steps, tuple(args.seeds))
+        report(ch, results)
+        if args.write:
+            if args.steps:
+                ap.error("--write stores full recipes only (no --steps)")
+            write(ch.zfill(2), results)
     return 0
 
 
