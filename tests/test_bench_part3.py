@@ -120,3 +120,16 @@ def test_the_seed_table_chapter_15_quotes_is_the_stored_bench_result():
     assert all(g_dev < r_dev for g_dev, r_dev in zip(gru, rnn))
     assert 0.005 < sum(r - g for g, r in zip(gru, rnn)) / 3 < 0.015
     assert max(gru) - min(gru) < 0.01 and max(rnn) - min(rnn) < 0.01
+
+
+def test_the_makemore_figure_chapter_15_quotes_is_the_stored_bench_result():
+    import json
+
+    from benchmarks import recipes_ch15 as mod
+
+    r = json.loads(bench_part3.RESULTS.read_text(encoding="utf-8"))["15"]["makemore"]["2147483647"]
+    nb = nbformat.read(ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "bench_part3.py 15 --only makemore --threads 1" in markdown
+    assert f"{r['params']:,} 个参数" in markdown and f"训练 {mod.MAKEMORE['steps']:,} 步" in markdown
+    assert f"开发集损失 {r['dev']:.4f}，用时 {r['seconds']:.0f} 秒" in markdown
