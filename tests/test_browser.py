@@ -64,6 +64,7 @@ SEARCHES = [
     ("整名序列", "notebooks/13_sequences_adamw"),
     ("循环神经网络", "notebooks/14_rnn"),
     ("门控循环单元", "notebooks/15_gru"),
+    ("自注意力", "notebooks/16_self_attention"),
 ]
 
 
@@ -86,6 +87,7 @@ PHRASES = [
     ("用填充和掩码训练整个名字", "notebooks/13_sequences_adamw"),
     ("梯度沿时间传回去时越来越小", "notebooks/14_rnn"),
     ("怎样让梯度沿时间传得更远", "notebooks/15_gru"),
+    ("每个字符该关注前面哪些字符", "notebooks/16_self_attention"),
 ]
 
 
