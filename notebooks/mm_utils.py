@@ -1119,8 +1119,8 @@ class GRUCell(torch.nn.Module):
 
         r = σ(x W_ir + b_ir + h W_hr + b_hr)            重置门
         z = σ(x W_iz + b_iz + h W_hz + b_hz)            更新门
-        n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn))   候选状态（重置门乘在矩阵乘积之后）
-        h' = (1 - z) ⊙ n + z ⊙ h                        z 是“保留旧状态”的比例
+        n = tanh(x W_in + b_in + r * (h W_hn + b_hn))   候选状态（重置门乘在矩阵乘积之后；* 是逐元素乘）
+        h' = (1 - z) * n + z * h                        z 是“保留旧状态”的比例
 
     ``forward(x, h)``：``x`` 形状 ``(B, n_in)``，``h`` 形状 ``(B, n_hidden)``，返回新的 ``h``（同形状），
     与第 14 章的 :class:`RNNCell` 是同一个约定。权重按行向量写法存放：``W_ih`` 是 ``(n_in, 3·n_hidden)``，

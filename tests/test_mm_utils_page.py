@@ -90,7 +90,21 @@ def test_every_row_names_a_public_name_and_links_an_existing_page_in_the_toc():
 
 
 def test_page_includes_the_module_and_is_in_the_toc():
+    """The module is shown whole, in consecutive blocks (one block of 1,250 lines is taller than TeX can frame
+    in the PDF): each block ends where the next starts, at a marker that occurs once in the module."""
     text = PAGE.read_text(encoding="utf-8")
-    m = re.search(r"```\{literalinclude\} (\S+)", text)
-    assert m and (PAGE.parent / m.group(1)).resolve() == MODULE.resolve()
+    blocks = re.findall(r"```\{literalinclude\} (\S+)\n(.*?)```", text, flags=re.S)
+    assert blocks, "book/mm_utils.md includes no file"
+    module = MODULE.read_text(encoding="utf-8")
+    bounds = []
+    for path, options in blocks:
+        assert (PAGE.parent / path).resolve() == MODULE.resolve()
+        opts = dict(re.findall(r'^:([a-z-]+):[ ]*"?(.*?)"?$', options, flags=re.M))
+        for key in ("start-at", "end-before"):
+            if key in opts:
+                assert module.count(opts[key]) == 1, f"{key} marker {opts[key]!r} must occur once in mm_utils.py"
+        bounds.append((opts.get("start-at"), opts.get("end-before")))
+    assert bounds[0][0] is None and bounds[-1][1] is None, "the blocks start at the top and run to the end"
+    for (_, end), (start, _) in zip(bounds, bounds[1:]):
+        assert end is not None and end == start, "each block starts where the previous one ends"
     assert "book/mm_utils" in toc_files()
