@@ -64,6 +64,24 @@ def _asserts(source: str) -> int:
     return sum(isinstance(node, ast.Assert) for node in ast.walk(ast.parse(source)))
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_display_math_opens_after_a_blank_line(path):
+    """MyST reads a `$$` line that directly follows a line of text as inline math: the formula and the prose
+    after it come out garbled on the site and in the PDF (Chinese set in the math font)."""
+    bad = []
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "markdown":
+            continue
+        lines, inside = cell.source.split("\n"), False
+        for k, line in enumerate(lines):
+            if line.strip() != "$$":
+                continue
+            if not inside and k > 0 and lines[k - 1].strip():
+                bad.append(f"cell {i}, line {k}: {lines[k - 1][-40:]!r}")
+            inside = not inside
+    assert not bad, f"put a blank line before the opening $$: {bad}"
+
+
 @pytest.mark.parametrize("path", CHAPTERS + APPENDICES, ids=lambda p: p.name)
 def test_chapter_structure(path):
     nb = nbformat.read(path, as_version=4)
