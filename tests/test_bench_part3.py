@@ -4,13 +4,13 @@ recipe is the recipe the chapter's notebook trains."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
+from test_recipes import final_model_code  # the chapter's literal settings up to its results row
 
 from benchmarks import bench_part3
 
@@ -68,23 +68,8 @@ def test_chapter_15_recipe_is_the_notebook_recipe():
     """recipes_ch15.CHAPTER holds the settings of the chapter's trained GRU, read from the notebook's code."""
     from benchmarks import recipes_ch15 as mod
 
-    nb = nbformat.read(ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb", as_version=4)
-    values, code = {}, []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        if "results-row" in cell.metadata.get("tags", []):
-            break
-        code.append(cell.source)
-        for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], (ast.Name, ast.Tuple)):
-                target = node.targets[0]
-                names = [target] if isinstance(target, ast.Name) else target.elts
-                vals = [node.value] if isinstance(target, ast.Name) else getattr(node.value, "elts", [])
-                for n, v in zip(names, vals):
-                    if isinstance(n, ast.Name) and isinstance(v, ast.Constant):
-                        values[n.id] = v.value
-    recipe, text = mod.CHAPTER, "\n".join(code)
+    values, text = final_model_code(mod.NOTEBOOK)
+    recipe = mod.CHAPTER
     assert values["max_len"] == mod.MAX_LEN
     for key in ("n_embd", "n_hidden", "steps", "batch_size"):
         assert values[key] == recipe[key], key
