@@ -41,7 +41,7 @@ import mm_utils  # noqa: E402
 
 SEED = 2147483647
 VOCAB_SIZE = 27
-RECIPES = ("MAKEMORE", "CHAPTER", "RNN")  # the recipe dicts a recipes_chNN.py may define, run in this order
+RECIPES = ("MAKEMORE", "CHAPTER", "RNN", "LONGER")  # the recipe dicts a recipes_chNN.py may define, run in this order
 RESULTS = ROOT / "benchmarks" / "part3_results.json"  # what --write stores: chapter -> recipe -> seed -> result
 BUILDERS = {
     "rnn": lambda r, g, max_len: mm_utils.RecurrentLM(
@@ -109,6 +109,7 @@ def run(chapter: str, only: list[str] | None = None, steps: int | None = None,
         for seed in seeds:
             print(f"ch{chapter} {name.lower()}: {recipe['model']}, seed {seed}, training {recipe['steps']:,} steps ...",
                   flush=True)
+            torch.manual_seed(seed)  # dropout draws its masks from torch's global generator, not from g
             results.setdefault(name.lower(), {})[str(seed)] = train(recipe, data, torch.Generator().manual_seed(seed))
     return results
 

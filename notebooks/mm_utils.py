@@ -1249,3 +1249,58 @@ class Transformer(torch.nn.Module):
         logits = self.lm_head(self.ln_f(x))                                             # (B, T, vocab_size)
         loss = None if targets is None else sequence_loss(logits, targets)
         return logits, loss
+
+
+# ---------------------------------------------------------------------------
+# 第 17 章（续）：从 forward(idx) 模型采样，温度与 top-k
+# 放在冻结的第 17 章接口之后：它只用 forward(idx) -> (logits, loss) 的约定，对 RecurrentLM 和 Transformer 都适用。
+# ---------------------------------------------------------------------------
+
+__all__ += ["generate_names"]
+
+
+def generate_names(
+    model: torch.nn.Module,
+    itos: dict[int, str],
+    num: int,
+    g: torch.Generator,
+    *,
+    max_len: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+) -> list[str]:
+    """从遵守 ``forward(idx) -> (logits, loss)`` 约定的序列模型同时采样 ``num`` 个名字（第 17 章）。
+
+    所有序列从 ``'.'``（编号 0）出发，每一步把整个前缀 ``idx``（形状 ``(num, t)``）交给模型，取最后一个位置的
+    logits 除以 ``temperature``；``top_k`` 不是 ``None`` 时只保留每行最大的 ``top_k`` 个 logits（其余设为
+    ``-inf``），softmax 之后用 ``torch.multinomial``（生成器 ``g``）为每条序列抽一个字符。每条序列都抽到过
+    ``'.'`` 时停止，最多抽 ``max_len + 1`` 次；名字是第一个 ``'.'`` 之前的字符，最多 ``max_len`` 个。
+    采样期间模型处于推理模式（dropout 关闭）、不记录梯度，结束后恢复原来的模式。
+    """
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise ValueError(f"generate_names: num 应是正整数，得到 {num!r}")
+    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+        raise ValueError(f"generate_names: max_len 应是正整数，得到 {max_len!r}")
+    if not temperature > 0:
+        raise ValueError(f"generate_names: temperature 应大于 0，得到 {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"generate_names: top_k 应是正整数或 None，得到 {top_k!r}")
+    was_training = model.training
+    model.eval()
+    idx = torch.zeros((num, 1), dtype=torch.int64)
+    try:
+        with torch.no_grad():
+            for _ in range(max_len + 1):
+                logits, _ = model(idx)                                  # (num, t, V)
+                logits = logits[:, -1, :] / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, [-1]]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                ix = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=g)   # (num, 1)
+                idx = torch.cat([idx, ix], dim=1)
+                if (idx[:, 1:] == 0).any(dim=1).all():
+                    break
+    finally:
+        model.train(was_training)
+    rows = [row[: row.index(0)] if 0 in row else row[:max_len] for row in idx[:, 1:].tolist()]
+    return ["".join(itos[i] for i in row) for row in rows]

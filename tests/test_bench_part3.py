@@ -118,3 +118,42 @@ def test_the_makemore_figure_chapter_15_quotes_is_the_stored_bench_result():
     assert "bench_part3.py 15 --only makemore --threads 1" in markdown
     assert f"{r['params']:,} 个参数" in markdown and f"训练 {mod.MAKEMORE['steps']:,} 步" in markdown
     assert f"开发集损失 {r['dev']:.4f}，用时 {r['seconds']:.0f} 秒" in markdown
+
+
+def test_chapter_17_recipe_is_the_notebook_recipe():
+    """recipes_ch17.CHAPTER holds the settings of the chapter's trained Transformer, read from the notebook's code;
+    LONGER is the same recipe with more steps."""
+    from benchmarks import recipes_ch17 as mod
+
+    values, text = final_model_code(mod.NOTEBOOK)
+    recipe = mod.CHAPTER
+    assert values["max_len"] == mod.MAX_LEN and values["block_size"] == mod.MAX_LEN + 1
+    for key in ("n_layer", "n_embd", "n_head", "dropout", "weight_decay", "steps", "batch_size"):
+        assert values[key] == recipe[key], key
+    kind, lr_max, lr_min, warmup = recipe["lr"]
+    assert kind == "warmup_cosine" and values["lr_max"] == lr_max and lr_min == pytest.approx(lr_max / 100)
+    assert "warmup=steps // 20" in text and warmup == 0.05 and "lr_min=lr_max / 100" in text
+    assert "betas=(0.9, 0.99)" in text and recipe["betas"] == (0.9, 0.99) and recipe["clip"] == 1.0
+    assert "torch.manual_seed(2147483647)" in text and "mm_utils.Transformer(" in text
+    assert mod.LONGER == {**recipe, "steps": 3 * recipe["steps"]}
+
+
+def test_the_bench_figures_chapter_17_quotes_are_the_stored_bench_results():
+    """Chapter 17 quotes makemore's default Transformer and its own recipe run three times longer, both trained on
+    the book's split by ``bench_part3.py 17 --threads 1 --write``; the bench's run of the chapter's recipe with the
+    chapter's seed is the chapter's own run (same dev loss as printed), and the seed table holds the stored runs."""
+    import json
+
+    from benchmarks import recipes_ch17 as mod
+
+    stored = json.loads(bench_part3.RESULTS.read_text(encoding="utf-8"))["17"]
+    nb = nbformat.read(ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "bench_part3.py 17 --threads 1" in markdown
+    for name, recipe in (("makemore", mod.MAKEMORE), ("longer", mod.LONGER)):
+        r = stored[name]["2147483647"]
+        assert f"训练 {recipe['steps']:,} 步：开发集损失 {r['dev']:.4f}，用时 {r['seconds']:.0f} 秒" in markdown, name
+    own = stored["chapter"]["2147483647"]["dev"]
+    assert f"dev {own:.4f}" in printed
+    assert stored["longer"]["2147483647"]["dev"] < own  # the longer run is the better one the prose says it is

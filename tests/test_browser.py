@@ -65,6 +65,7 @@ SEARCHES = [
     ("循环神经网络", "notebooks/14_rnn"),
     ("门控循环单元", "notebooks/15_gru"),
     ("自注意力", "notebooks/16_self_attention"),
+    ("字符级 GPT", "notebooks/17_transformer"),
 ]
 
 
@@ -88,6 +89,7 @@ PHRASES = [
     ("梯度沿时间传回去时越来越小", "notebooks/14_rnn"),
     ("怎样让梯度沿时间传得更远", "notebooks/15_gru"),
     ("每个字符该关注前面哪些字符", "notebooks/16_self_attention"),
+    ("生成名字时调低温度会怎样", "notebooks/17_transformer"),
 ]
 
 

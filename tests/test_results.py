@@ -63,3 +63,21 @@ def test_part_two_summary_shows_the_table_so_far(path):
         f"{path.name}: the 小结 table must show the rows of chapters up to this one, as printed:\n"
         f"shown {shown}\nexpected {so_far}"
     )
+
+
+def test_chapter_17_comparison_figure_holds_the_results_table():
+    """Chapter 17's final comparison (dev loss against parameters and seconds for every model) is drawn from a
+    cell that holds the results rows of the chapters before it (``RESULTS = \"\"\"…\"\"\"``) plus the row the chapter
+    prints itself. The held rows must be the page's rows, exactly: after a chapter before 17 is re-executed
+    (its seconds change) or adds a row, copy the page's rows into that cell and re-execute chapter 17."""
+    path = next((p for p in NOTEBOOKS if p.name.startswith("17_")), None)
+    if path is None:
+        pytest.skip("chapter 17 is not written yet")
+    nb = nbformat.read(path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and 'RESULTS = """' in c.source]
+    assert len(cells) == 1, f"{path.name}: expected one cell holding RESULTS = \"\"\"…\"\"\""
+    held = rows_in(cells[0].source)
+    page = [r for r in rows_in(PAGE.read_text(encoding="utf-8")) if ROW.match(r) and ROW.match(r)["ch"] < "17"]
+    assert held == page, f"{path.name}: the rows held for the comparison figure differ from book/results.md"
+    drawn = "".join(o.get("text", "") for o in cells[0].outputs if o.output_type == "stream")
+    assert f"{len(page) + 1} models" in drawn, f"{path.name}: the comparison cell's stored output is stale"

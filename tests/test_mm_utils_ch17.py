@@ -1,0 +1,190 @@
+"""第 17 章的共享代码：Block、Transformer（结构、初始化、因果性、丢弃法的开关）与 generate_names（从 forward(idx)
+模型采样，温度与 top-k）。"""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+import mm_utils
+
+SEED = 2147483647
+ITOS = {i: "." if i == 0 else chr(ord("a") + i - 1) for i in range(27)}
+
+
+def gen() -> torch.Generator:
+    return torch.Generator().manual_seed(SEED)
+
+
+class Table(nn.Module):
+    """A bigram lookup with fixed logits; counts its forward calls and records its mode on each call."""
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__()
+        self.logits = nn.Embedding.from_pretrained(logits)
+        self.drop = nn.Dropout(0.5)
+        self.calls, self.modes = 0, []
+
+    def forward(self, idx, targets=None):
+        self.calls += 1
+        self.modes.append(self.training)
+        return self.logits(idx), None
+
+
+def chain(*chars: str) -> torch.Tensor:
+    """Logits that make '.' -> chars[0] -> chars[1] -> ... -> '.' certain."""
+    logits = torch.full((27, 27), -1e9)
+    seq = [0] + [ord(c) - ord("a") + 1 for c in chars] + [0]
+    for a, b in zip(seq, seq[1:]):
+        logits[a, b] = 0.0
+    return logits
+
+
+def test_a_certain_chain_gives_its_name_and_stops_when_every_row_ended():
+    model = Table(chain("e", "m", "a"))
+    assert mm_utils.generate_names(model, ITOS, 5, gen(), max_len=15) == ["ema"] * 5
+    assert model.calls == 4  # three letters and the '.'
+
+
+def test_names_are_cut_at_max_len_when_the_model_never_ends():
+    logits = torch.full((27, 27), -1e9)
+    logits[:, 1] = 0.0  # always 'a'
+    model = Table(logits)
+    assert mm_utils.generate_names(model, ITOS, 3, gen(), max_len=6) == ["aaaaaa"] * 3
+    assert model.calls == 7
+
+
+def test_top_k_1_and_a_tiny_temperature_are_argmax_decoding():
+    g = torch.Generator().manual_seed(1)
+    model = Table(torch.randn(27, 27, generator=g) * 3)
+    greedy = mm_utils.generate_names(model, ITOS, 20, gen(), max_len=15, top_k=1)
+    assert len(set(greedy)) == 1
+    assert mm_utils.generate_names(model, ITOS, 20, gen(), max_len=15, temperature=1e-4) == greedy
+    row, name = 0, ""
+    for _ in range(15):
+        row = int(model.logits.weight[row].argmax())
+        if row == 0:
+            break
+        name += ITOS[row]
+    assert greedy[0] == name
+
+
+def test_top_k_never_samples_outside_the_k_largest():
+    logits = torch.zeros(27, 27)
+    logits[:, 0] = 1.0                      # '.' and 'a', 'b' are the three largest of every row
+    logits[:, 1:3] = 2.0
+    names = mm_utils.generate_names(Table(logits), ITOS, 200, gen(), max_len=15, top_k=3)
+    assert set("".join(names)) <= {"a", "b"} and len(set(names)) > 5
+
+
+def test_temperature_sharpens_and_flattens():
+    logits = torch.zeros(27, 27)
+    logits[:, 0] = 3.0                      # ending is likely
+    cold = mm_utils.generate_names(Table(logits), ITOS, 300, gen(), max_len=15, temperature=0.5)
+    hot = mm_utils.generate_names(Table(logits), ITOS, 300, gen(), max_len=15, temperature=2.0)
+    assert sum(map(len, cold)) < sum(map(len, hot))
+
+
+def test_eval_mode_while_sampling_and_the_mode_is_restored():
+    model = Table(chain("a"))
+    model.train()
+    mm_utils.generate_names(model, ITOS, 2, gen(), max_len=5)
+    assert model.modes and not any(model.modes) and model.training
+    model.eval()
+    mm_utils.generate_names(model, ITOS, 2, gen(), max_len=5)
+    assert not model.training
+
+
+def test_same_seed_same_names_for_a_transformer():
+    model = mm_utils.Transformer(27, 16, 16, 2, 1, gen(), dropout=0.2)
+    a = mm_utils.generate_names(model, ITOS, 10, gen(), max_len=15, temperature=0.9, top_k=10)
+    b = mm_utils.generate_names(model, ITOS, 10, gen(), max_len=15, temperature=0.9, top_k=10)
+    assert a == b and all(len(n) <= 15 and "." not in n for n in a) and model.training
+
+
+@pytest.mark.parametrize("kwargs", [dict(temperature=0.0), dict(temperature=-1.0), dict(top_k=0),
+                                    dict(top_k=2.5), dict(num=0), dict(max_len=0)])
+def test_bad_arguments_are_rejected(kwargs):
+    args = dict(num=3, max_len=15)
+    args.update(kwargs)
+    num = args.pop("num")
+    with pytest.raises(ValueError, match="generate_names"):
+        mm_utils.generate_names(Table(chain("a")), ITOS, num, gen(), **args)
+
+
+def small_transformer(dropout: float = 0.0, n_layer: int = 2) -> mm_utils.Transformer:
+    return mm_utils.Transformer(27, 16, 32, 4, n_layer, gen(), dropout=dropout)
+
+
+def test_block_is_two_pre_layernorm_residual_branches():
+    torch.manual_seed(SEED)
+    block = mm_utils.Block(32, 4, 16)
+    x = torch.randn(3, 10, 32, generator=gen())
+    h = x + block.attn(block.ln1(x))
+    assert torch.allclose(block(x), h + block.mlp(block.ln2(h)), atol=1e-6)
+    assert isinstance(block.mlp[1], nn.GELU) and block.mlp[0].out_features == 4 * 32
+
+
+def test_transformer_contract_and_loss():
+    model = small_transformer()
+    X = torch.randint(0, 27, (5, 16), generator=gen())
+    Y = torch.randint(0, 27, (5, 16), generator=gen())
+    Y[:, 12:] = -1
+    logits, loss = model(X, Y)
+    assert logits.shape == (5, 16, 27)
+    assert torch.allclose(loss, mm_utils.sequence_loss(logits, Y))
+    assert model(X[:, :7])[0].shape == (5, 7, 27) and model(X)[1] is None
+    with pytest.raises(ValueError, match="block_size"):
+        model(torch.zeros((1, 17), dtype=torch.int64))
+
+
+def test_parameter_count_matches_the_chapter_formula():
+    for n_layer, C in ((1, 32), (3, 64)):
+        model = mm_utils.Transformer(27, 16, C, 4, n_layer, gen())
+        formula = n_layer * (12 * C**2 + 13 * C) + 27 * C + 16 * C + 2 * C + C * 27 + 27
+        assert sum(p.numel() for p in model.parameters()) == formula
+
+
+def test_initialization_gpt2_style():
+    model = mm_utils.Transformer(27, 16, 64, 4, 3, gen())
+    p = dict(model.named_parameters())
+    assert abs(p["wte.weight"].std().item() - 0.02) < 0.002
+    assert abs(p["blocks.0.attn.qkv.weight"].std().item() - 0.02) < 0.001
+    for name in ("blocks.2.attn.proj.weight", "blocks.1.mlp.2.weight"):
+        assert abs(p[name].std().item() - 0.02 / math.sqrt(6)) < 0.0005, name
+    assert all(p[n].abs().max() == 0 for n in p if n.endswith("bias"))
+    assert torch.equal(p["ln_f.weight"], torch.ones(64)) and torch.equal(p["blocks.0.ln1.weight"], torch.ones(64))
+    idx = torch.randint(0, 27, (256, 16), generator=gen())
+    logits, loss = model(idx, torch.randint(0, 27, (256, 16), generator=gen()))
+    assert logits.std().item() < 0.3 and abs(loss.item() - math.log(27)) < 0.05   # logits start near 0
+
+
+def test_initialization_is_fixed_by_the_generator():
+    a, b = small_transformer(), small_transformer()
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+def test_a_later_character_never_changes_an_earlier_logit():
+    model = small_transformer()
+    x = torch.randint(1, 27, (2, 16), generator=gen())
+    base = model(x)[0]
+    for t in (0, 5, 15):
+        y = x.clone()
+        y[:, t] = (y[:, t] % 26) + 1                                  # another character at position t
+        out = model(y)[0]
+        assert torch.equal(out[:, :t], base[:, :t]), t
+        assert not torch.allclose(out[:, t:], base[:, t:]), t
+
+
+def test_dropout_is_active_only_in_training_mode():
+    model = small_transformer(dropout=0.3)
+    x = torch.randint(0, 27, (4, 16), generator=gen())
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0])
+    model.train()
+    torch.manual_seed(SEED)
+    first = model(x)[0]
+    assert not torch.equal(first, model(x)[0])                     # a new mask each call
+    torch.manual_seed(SEED)
+    assert torch.equal(first, model(x)[0])                         # masks come from torch's global generator
