@@ -157,3 +157,25 @@ def test_the_bench_figures_chapter_17_quotes_are_the_stored_bench_results():
     own = stored["chapter"]["2147483647"]["dev"]
     assert f"dev {own:.4f}" in printed
     assert stored["longer"]["2147483647"]["dev"] < own  # the longer run is the better one the prose says it is
+
+
+def test_the_seed_table_chapter_17_quotes_is_the_stored_bench_result():
+    """Chapter 17 compares its Transformer with chapter 15's GRU on three seeds (``bench_part3.py 17 --only chapter
+    --seeds 2147483647 1 2 --threads 1 --write`` and the GRU's stored runs); the prose's reading (the Transformer
+    above the GRU for every seed, by about 0.007 on average, the same order as a seed's effect) must hold."""
+    import json
+
+    from benchmarks import recipes_ch17 as mod
+
+    stored = json.loads(bench_part3.RESULTS.read_text(encoding="utf-8"))
+    nb = nbformat.read(ROOT / "notebooks" / f"{mod.NOTEBOOK}.ipynb", as_version=4)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "bench_part3.py 17 --only chapter --seeds 2147483647 1 2 --threads 1" in markdown
+    seeds = ["2147483647", "1", "2"]
+    gru = [stored["15"]["chapter"][s]["dev"] for s in seeds]
+    tf = [stored["17"]["chapter"][s]["dev"] for s in seeds]
+    for seed, g_dev, t_dev in zip(seeds, gru, tf):
+        assert f"| {seed} | {g_dev:.4f} | {t_dev:.4f} |" in markdown, seed
+    assert max(gru) < min(tf)
+    assert 0.005 < sum(t - g for g, t in zip(gru, tf)) / 3 < 0.01 and "平均约 0.007" in markdown
+    assert max(tf) - min(tf) < 0.01
