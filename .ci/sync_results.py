@@ -1,4 +1,5 @@
-"""Copy the results rows that the chapters printed into book/results.md and every Part II 小结 table.
+"""Copy the results rows that the chapters printed into book/results.md and every Part II 小结 table
+(chapter 18's poems rows into the poems tables: support/results.py).
 
     python .ci/sync_results.py          # rewrite the tables in place
     python .ci/sync_results.py --check  # exit 1 if a table is out of date (tests/test_results.py checks the same)
@@ -20,19 +21,18 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from support.results import LOOSE, NOTEBOOKS, PAGE, produced  # noqa: E402
-
-HEADER = re.compile(r"^\| 模型 \| 章 \|")
+from support.results import HEADER, LOOSE, NOTEBOOKS, PAGE, POEMS_HEADER, POEMS_TAG, produced  # noqa: E402
 
 
-def rewrite(text: str, rows: list[str]) -> str:
-    """Replace the body of every results table (header '| 模型 | 章 | …') in ``text`` by ``rows``."""
+def rewrite(text: str, rows: list[str], header: re.Pattern = HEADER) -> str:
+    """Replace the body of every table whose header matches ``header`` (default '| 模型 | 章 | …') in ``text`` by
+    ``rows``."""
     lines = text.split("\n")
     out: list[str] = []
     i = 0
     while i < len(lines):
         out.append(lines[i])
-        if HEADER.match(lines[i].strip()) and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("| ---"):
+        if header.match(lines[i].strip()) and i + 1 < len(lines) and lines[i + 1].lstrip().startswith("| ---"):
             out.append(lines[i + 1])
             i += 2
             while i < len(lines) and LOOSE.match(lines[i].strip()):
@@ -45,11 +45,11 @@ def rewrite(text: str, rows: list[str]) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    rows = produced()
+    rows, poems = produced(), produced(POEMS_TAG)
     stale = []
     every = [line for ch in sorted(rows) for line in rows[ch]]
     page = PAGE.read_text(encoding="utf-8")
-    new = rewrite(page, every)
+    new = rewrite(rewrite(page, every), [line for ch in sorted(poems) for line in poems[ch]], POEMS_HEADER)
     if new != page:
         stale.append(str(PAGE.relative_to(ROOT)))
         if not check:
@@ -59,6 +59,7 @@ def main(argv: list[str]) -> int:
         if int(ch) < 9:
             continue
         so_far = [line for c in sorted(rows) if c <= ch for line in rows[c]]
+        poems_so_far = [line for c in sorted(poems) if c <= ch for line in poems[c]]
         nb = nbformat.read(path, as_version=4)
         changed = False
         in_summary = False
@@ -70,7 +71,7 @@ def main(argv: list[str]) -> int:
             if "## 练习" in cell.source:
                 in_summary = False
             if in_summary:
-                new = rewrite(cell.source, so_far)
+                new = rewrite(rewrite(cell.source, so_far), poems_so_far, POEMS_HEADER)
                 if new != cell.source:
                     cell.source, changed = new, True
         if changed:

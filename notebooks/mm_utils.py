@@ -1304,3 +1304,123 @@ def generate_names(
         model.train(was_training)
     rows = [row[: row.index(0)] if 0 in row else row[:max_len] for row in idx[:, 1:].tolist()]
     return ["".join(itos[i] for i in row) for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# 第 18 章：七言绝句（中文数据）
+# 数据流： poems.txt（每行一首：7，7。7，7。共 32 个字符）→ load_poems → split_words（第 6 章，按诗划分）
+# → 字表 → 第 13 章的整序列 (X, Y) → 第 17 章的 Transformer。
+# ---------------------------------------------------------------------------
+
+__all__ += ["POEMS_URLS", "POEMS_SHA256", "default_poems_path", "poems_file", "load_poems"]
+
+#: poems.txt 的下载地址（按顺序尝试）与校验和（见 data/README.md）。这个文件随本书的仓库提交，
+#: 所以地址是本仓库的 GitHub 原始文件和它在 jsDelivr 上的镜像；在仓库里运行时直接读本地文件，不联网。
+POEMS_URLS = (
+    "https://raw.githubusercontent.com/makemore-zh/makemore-zh/main/data/poems.txt",
+    "https://cdn.jsdelivr.net/gh/makemore-zh/makemore-zh@main/data/poems.txt",
+)
+POEMS_SHA256 = "70dc679a214c02ef3e24b0f20a60826959a4a4e075bd131b67db266ca3fe9f2a"
+POEMS_ENV_PATH = "MM_POEMS_PATH"
+POEMS_ENV_URL = "MM_POEMS_URL"
+
+
+def default_poems_path() -> Path:
+    """诗的数据文件的默认位置（第 18 章）：``$MM_POEMS_PATH``，否则是 names.txt 所在的文件夹里的 ``poems.txt``
+    （在仓库里是 ``data/poems.txt``；在 Colab 里，引导单元把 names.txt 放在笔记本旁边，诗也就在那里）。"""
+    env = os.environ.get(POEMS_ENV_PATH)
+    if env:
+        return Path(env).expanduser()
+    return default_names_path().parent / "poems.txt"
+
+
+def poems_file(
+    path: str | os.PathLike | None = None,
+    *,
+    urls: str | Sequence[str] | None = None,
+    sha256: str = POEMS_SHA256,
+    timeout: float = 15.0,
+) -> Path:
+    """返回 poems.txt 的路径，保证它存在（第 18 章；与第 1 章的 :func:`names_file` 做法相同）。
+
+    文件不存在时依次尝试 ``urls``（缺省为 ``$MM_POEMS_URL``，再缺省为 :data:`POEMS_URLS`），
+    第一个通过 sha256 校验的内容先写入临时文件再原子地改名；全部失败时报错，列出每个地址和原因。
+    """
+    p = Path(path) if path is not None else default_poems_path()
+    if p.exists():
+        return p
+    urls = urls or os.environ.get(POEMS_ENV_URL) or POEMS_URLS
+    if isinstance(urls, str):
+        urls = [u.strip() for u in urls.split(",") if u.strip()]
+    tried = []
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                data = resp.read()
+        except (urllib.error.URLError, OSError, ValueError) as e:  # 连不上、HTTP 错误、超时、地址写错
+            reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", e)
+            tried.append(f"  {url}\n    {reason}")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha256:
+            tried.append(f"  {url}\n    内容校验失败：sha256 是 {digest}，应为 {sha256}")
+            continue
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".poems-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return p
+    raise DataError(
+        f"找不到数据文件 {p}，下载也失败了，没有写入任何文件。试过的地址（每个最多等 {timeout:g} 秒）：\n"
+        + "\n".join(tried)
+        + f"\n请联网后重试；或用浏览器手动下载\n  {POEMS_URLS[0]}\n保存为 {p}"
+        f"（也可以设置环境变量 {POEMS_ENV_PATH} 指向已有的 poems.txt，"
+        f"或用 {POEMS_ENV_URL} 指定别的镜像，多个用逗号分隔）。"
+    )
+
+
+def _is_jueju(line: str) -> bool:
+    """``line`` 是不是 ``7，7。7，7。`` 的形式（每句 7 个 CJK 统一汉字 U+4E00–U+9FFF）。"""
+    if len(line) != 32:
+        return False
+    for i, ch in enumerate(line):
+        want = "，" if i % 16 == 7 else "。" if i % 16 == 15 else None
+        if (ch != want) if want else not "\u4e00" <= ch <= "\u9fff":
+            return False
+    return True
+
+
+def load_poems(
+    path: str | os.PathLike | None = None,
+    *,
+    urls: str | Sequence[str] | None = None,
+    sha256: str = POEMS_SHA256,
+    timeout: float = 15.0,
+) -> list[str]:
+    """读取 poems.txt，返回诗的列表，每首是一个 32 个字符的字符串 ``7，7。7，7。``（第 18 章）。
+
+    文件的位置与下载见 :func:`poems_file`。容忍 Windows 换行和文件末尾的空行；拒绝空文件，
+    以及不是这种形式的行（错误消息写明行号）。
+    """
+    p = poems_file(path, urls=urls, sha256=sha256, timeout=timeout)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{p} 不是 UTF-8 文本（第 {e.start} 字节）。请删除它后重新下载：\n  {POEMS_URLS[0]}") from None
+    poems = text.splitlines()
+    while poems and poems[-1].strip() == "":
+        poems.pop()
+    if not poems:
+        raise DataError(f"{p} 是空的。删除它后重新运行会自动下载，或手动下载：\n  {POEMS_URLS[0]}")
+    for lineno, line in enumerate(poems, start=1):
+        if not _is_jueju(line):
+            raise DataError(
+                f"{p} 第 {lineno} 行是 {line!r}：每行必须是一首七言绝句，形如“7 字，7 字。7 字，7 字。”。\n"
+                f"请修正这一行，或删除文件后重新下载：\n  {POEMS_URLS[0]}"
+            )
+    return poems

@@ -66,6 +66,7 @@ SEARCHES = [
     ("门控循环单元", "notebooks/15_gru"),
     ("自注意力", "notebooks/16_self_attention"),
     ("字符级 GPT", "notebooks/17_transformer"),
+    ("七言绝句", "notebooks/18_tang_poems"),
 ]
 
 
@@ -90,6 +91,7 @@ PHRASES = [
     ("怎样让梯度沿时间传得更远", "notebooks/15_gru"),
     ("每个字符该关注前面哪些字符", "notebooks/16_self_attention"),
     ("生成名字时调低温度会怎样", "notebooks/17_transformer"),
+    ("让模型写唐诗并检查押韵和平仄", "notebooks/18_tang_poems"),
 ]
 
 

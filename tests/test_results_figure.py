@@ -17,7 +17,8 @@ from html import unescape
 import pytest
 from sitelib import HTML, NOT_BUILT, ROOT, built
 
-from support.results import ROW
+from support.results import HEADER, ROW
+from support.results import table_rows as page_table_rows
 
 PAGE = ROOT / "book" / "results.md"
 _spec = importlib.util.spec_from_file_location("results_figure", ROOT / "book" / "_ext" / "results_figure.py")
@@ -28,9 +29,10 @@ needs_build = pytest.mark.skipif(not built(), reason=NOT_BUILT)
 
 
 def table_rows() -> list[dict]:
-    """The page's results rows, read with the results test's own pattern (independent of the extension)."""
+    """The page's results rows (the main table, not chapter 18's poems table), read with the results test's own
+    pattern (independent of the extension)."""
     rows = []
-    for line in PAGE.read_text(encoding="utf-8").splitlines():
+    for line in page_table_rows(PAGE.read_text(encoding="utf-8"), HEADER):
         m = ROW.match(line.strip())
         if m:
             rows.append({"model": m["model"], "chapter": m["ch"], "dev": float(m["dev"]), "test": float(m["test"]),
@@ -45,7 +47,7 @@ def test_parser_reads_every_row_of_the_page():
 
 def test_parser_takes_a_new_row_and_rejects_a_malformed_one():
     text = PAGE.read_text(encoding="utf-8")
-    last = [line for line in text.splitlines() if ROW.match(line.strip())][-1]
+    last = page_table_rows(text, HEADER)[-1]
     new = "| Transformer，上下文 16 | 17 | 1.9012 | 1.9100 | 1,234,567 | 1234.5 s |"
     rows = results_figure.parse_results_table(text.replace(last, last + "\n" + new))
     assert rows[-1] == {"model": "Transformer，上下文 16", "chapter": "17", "dev": 1.9012, "test": 1.91,
