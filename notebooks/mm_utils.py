@@ -80,8 +80,9 @@ def default_names_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "names.txt"
 
 
-def _download(urls: list[str], dest: Path, sha256: str, timeout: float) -> None:
-    """依次尝试 ``urls``，把第一个通过 sha256 校验的内容原子地写到 ``dest``；全部失败时报错并列出原因。"""
+def _download(urls: list[str], dest: Path, sha256: str, timeout: float, fix: str | None = None) -> None:
+    """依次尝试 ``urls``，把第一个通过 sha256 校验的内容原子地写到 ``dest``；全部失败时报错并列出原因，
+    最后是 ``fix``（怎样手动补上这个文件；缺省是 names.txt 的说明）。"""
     tried = []
     for url in urls:
         try:
@@ -96,7 +97,7 @@ def _download(urls: list[str], dest: Path, sha256: str, timeout: float) -> None:
             tried.append(f"  {url}\n    内容校验失败：sha256 是 {digest}，应为 {sha256}")
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".names-", suffix=".part")
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -105,11 +106,13 @@ def _download(urls: list[str], dest: Path, sha256: str, timeout: float) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
         return
+    if fix is None:
+        fix = (f"\n请联网后重试；或用浏览器手动下载\n  {NAMES_URL}\n保存为 {dest}"
+               f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt，或用 {ENV_URL} 指定别的镜像，多个用逗号分隔）。")
     raise DataError(
         f"找不到数据文件 {dest}，下载也失败了，没有写入任何文件。试过的地址（每个最多等 {timeout:g} 秒）：\n"
         + "\n".join(tried)
-        + f"\n请联网后重试；或用浏览器手动下载\n  {NAMES_URL}\n保存为 {dest}"
-        f"（也可以设置环境变量 {ENV_PATH} 指向已有的 names.txt，或用 {ENV_URL} 指定别的镜像，多个用逗号分隔）。"
+        + fix
     )
 
 
@@ -1352,36 +1355,11 @@ def poems_file(
     urls = urls or os.environ.get(POEMS_ENV_URL) or POEMS_URLS
     if isinstance(urls, str):
         urls = [u.strip() for u in urls.split(",") if u.strip()]
-    tried = []
-    for url in urls:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:
-                data = resp.read()
-        except (urllib.error.URLError, OSError, ValueError) as e:  # 连不上、HTTP 错误、超时、地址写错
-            reason = e if isinstance(e, urllib.error.HTTPError) else getattr(e, "reason", e)
-            tried.append(f"  {url}\n    {reason}")
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != sha256:
-            tried.append(f"  {url}\n    内容校验失败：sha256 是 {digest}，应为 {sha256}")
-            continue
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".poems-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return p
-    raise DataError(
-        f"找不到数据文件 {p}，下载也失败了，没有写入任何文件。试过的地址（每个最多等 {timeout:g} 秒）：\n"
-        + "\n".join(tried)
-        + f"\n请联网后重试；或用浏览器手动下载\n  {POEMS_URLS[0]}\n保存为 {p}"
-        f"（也可以设置环境变量 {POEMS_ENV_PATH} 指向已有的 poems.txt，"
-        f"或用 {POEMS_ENV_URL} 指定别的镜像，多个用逗号分隔）。"
-    )
+    _download(list(urls), p, sha256, timeout,
+              fix=f"\n请联网后重试；或用浏览器手动下载\n  {POEMS_URLS[0]}\n保存为 {p}"
+                  f"（也可以设置环境变量 {POEMS_ENV_PATH} 指向已有的 poems.txt，"
+                  f"或用 {POEMS_ENV_URL} 指定别的镜像，多个用逗号分隔）。")
+    return p
 
 
 def _is_jueju(line: str) -> bool:
