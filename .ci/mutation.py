@@ -54,7 +54,8 @@ MUTANTS: list[tuple[str, str, str]] = [
     ("train: gradient ascent", "p -= step_lr * p.grad", "p += step_lr * p.grad"),
     ("train: schedule off by one step", "lr(i) if callable(lr)", "lr(i + 1) if callable(lr)"),
     ("train: gradients accumulate", "            p.grad = None\n", "            pass\n"),
-    ("train: lossi records the wrong loss", "lossi.append(loss.item())", "lossi.append(loss.item() / batch_size)"),
+    ("train: lossi records the wrong loss", "lossi.append(batch_loss.item())",
+     "lossi.append(batch_loss.item() / batch_size)"),
     # chapter 9: sample_model
     ("sample: stops one character late", "if len(out) >= max_len:\n                    raise RuntimeError(",
      "if len(out) > max_len:\n                    raise RuntimeError("),

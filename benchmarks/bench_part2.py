@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "notebooks"))
@@ -63,10 +62,6 @@ def schedule(spec: tuple, steps: int):
     raise ValueError(f"unknown schedule {spec!r}")
 
 
-def _cross_entropy_of(forward):
-    return lambda Xb, Yb: F.cross_entropy(forward(Xb), Yb)
-
-
 def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size: int) -> dict:
     """Build the recipe's model with the chapter's code, train it, return {"dev", "seconds", "params"}
     (seconds: the training loop only)."""
@@ -81,7 +76,7 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         parameters, forward = ns["make_mlp"](recipe["n_embd"], recipe["n_hidden"], g, block_size=ctx,
                                              out_scale=recipe["out_scale"])
         t0 = time.perf_counter()
-        mm_utils.train_minibatch(_cross_entropy_of(forward), parameters, Xtr, Ytr, steps=steps,
+        mm_utils.train_minibatch(forward, parameters, Xtr, Ytr, steps=steps,
                                  batch_size=batch_size, lr=lr, g=g)
     elif chapter == "10" and recipe["model"] == "running-std":
         # the lecture's part 3: BatchNorm by hand, running mean/std updated with momentum 0.001
@@ -91,7 +86,7 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
                   bnmean_running=torch.zeros((1, n_hidden)), bnstd_running=torch.ones((1, n_hidden)))
         parameters = ns["init_bn_mlp"](g)
         t0 = time.perf_counter()
-        mm_utils.train_minibatch(_cross_entropy_of(lambda X: ns["bn_train_forward"](parameters, X)), parameters,
+        mm_utils.train_minibatch(lambda X: ns["bn_train_forward"](parameters, X), parameters,
                                  Xtr, Ytr, steps=steps, batch_size=batch_size, lr=lr, g=g)
 
         def forward(X):
@@ -105,7 +100,7 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         forward, g = ns["model"], ns["g"]
         parameters = forward.parameters
         t0 = time.perf_counter()
-        mm_utils.train_minibatch(_cross_entropy_of(forward), parameters, Xtr, Ytr, steps=steps,
+        mm_utils.train_minibatch(forward, parameters, Xtr, Ytr, steps=steps,
                                  batch_size=batch_size, lr=lr, g=g)
         # evaluate_loss below puts the model's BatchNorm1d (found through model.layers) in inference mode
     elif chapter == "11":

@@ -481,7 +481,7 @@ def evaluate_loss(forward, X: torch.Tensor, Y: torch.Tensor) -> float:
 
 
 def train_minibatch(
-    loss_fn,
+    forward,
     parameters: list[torch.Tensor],
     X: torch.Tensor,
     Y: torch.Tensor,
@@ -490,26 +490,29 @@ def train_minibatch(
     batch_size: int,
     lr,
     g: torch.Generator,
+    loss=torch.nn.functional.cross_entropy,
 ) -> list[float]:
     """小批量梯度下降（第 9 章），返回每一步小批量上的损失 ``lossi``。
 
-    每一步：用 ``g`` 从 ``X`` 里随机取 ``batch_size`` 行，``loss = loss_fn(X[ix], Y[ix])``，
-    清零梯度、``loss.backward()``，再把每个参数沿梯度反方向走一步 ``p -= lr * p.grad``。
+    每一步：用 ``g`` 从 ``X`` 里随机取 ``batch_size`` 行，算出 ``loss(forward(X[ix]), Y[ix])``
+    （默认是交叉熵），清零梯度、``backward()``，再把每个参数沿梯度反方向走一步 ``p -= lr * p.grad``。
+    ``forward`` 把上下文映射成 logits，和 ``evaluate_loss`` 的第一个参数一样（前向函数或模型）。
+    ``loss`` 可以换成别的“(logits, 标签) → 标量”的函数，例如在交叉熵上再加正则项。
     ``lr`` 可以是一个数，也可以是“步数 → 学习率”的函数（学习率衰减）。
     ``parameters`` 里的张量必须 ``requires_grad=True``；它们被原地更新。
     """
     lossi: list[float] = []
     for i in range(steps):
         ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
-        loss = loss_fn(X[ix], Y[ix])
+        batch_loss = loss(forward(X[ix]), Y[ix])
         for p in parameters:
             p.grad = None
-        loss.backward()
+        batch_loss.backward()
         step_lr = lr(i) if callable(lr) else lr
         with torch.no_grad():
             for p in parameters:
                 p -= step_lr * p.grad
-        lossi.append(loss.item())
+        lossi.append(batch_loss.item())
     return lossi
 
 

@@ -178,7 +178,7 @@ def _setup(vocab, seed=0):
 def test_train_minibatch_matches_the_chapter_loop(vocab):
     X, Y, parameters, forward = _setup(vocab)
     start = [p.detach().clone() for p in parameters]
-    lossi = mm_utils.train_minibatch(lambda Xb, Yb, f=forward: F.cross_entropy(f(Xb), Yb), parameters, X, Y,
+    lossi = mm_utils.train_minibatch(forward, parameters, X, Y,
                                      steps=5, batch_size=32, lr=0.1, g=torch.Generator().manual_seed(7))
     # the same five steps written out as in chapter 09
     ref = [p.clone().requires_grad_() for p in start]
@@ -206,7 +206,7 @@ def test_train_minibatch_is_deterministic_and_lowers_the_loss(vocab):
     for _ in range(2):
         X, Y, parameters, forward = _setup(vocab)
         before = mm_utils.evaluate_loss(forward, X, Y)
-        lossi = mm_utils.train_minibatch(lambda Xb, Yb, f=forward: F.cross_entropy(f(Xb), Yb), parameters, X, Y,
+        lossi = mm_utils.train_minibatch(forward, parameters, X, Y,
                                          steps=300, batch_size=64, lr=0.5, g=torch.Generator().manual_seed(1))
         after = mm_utils.evaluate_loss(forward, X, Y)
         runs.append((lossi, after))
@@ -223,10 +223,31 @@ def test_learning_rate_schedule_gets_every_step_number(vocab):
         return 0.0  # no movement: the parameters stay as they are
 
     start = [p.detach().clone() for p in parameters]
-    mm_utils.train_minibatch(lambda Xb, Yb: F.cross_entropy(forward(Xb), Yb), parameters, X, Y,
+    mm_utils.train_minibatch(forward, parameters, X, Y,
                              steps=7, batch_size=8, lr=lr, g=torch.Generator().manual_seed(0))
     assert calls == list(range(7))
     assert all(torch.equal(p.detach(), q) for p, q in zip(parameters, start))
+
+
+def test_train_minibatch_takes_another_loss(vocab):
+    # loss= replaces cross-entropy: with an L2 term added, the steps follow the regularized loss, not the plain one
+    runs = {}
+    for name, extra in (("plain", 0.0), ("l2", 0.1)):
+        X, Y, parameters, forward = _setup(vocab)
+        W1 = parameters[1]
+
+        def loss(logits, Yb, W1=W1, extra=extra):
+            return F.cross_entropy(logits, Yb) + extra * (W1 ** 2).sum()
+
+        lossi = mm_utils.train_minibatch(forward, parameters, X, Y, steps=3, batch_size=16, lr=0.1,
+                                         g=torch.Generator().manual_seed(3), loss=loss)
+        runs[name] = (lossi, W1.detach().clone())
+    default = _setup(vocab)
+    lossi = mm_utils.train_minibatch(default[3], default[2], default[0], default[1], steps=3, batch_size=16, lr=0.1,
+                                     g=torch.Generator().manual_seed(3))
+    assert lossi == runs["plain"][0]  # the default is cross-entropy
+    assert runs["l2"][0][0] > runs["plain"][0][0] + 0.01  # the first loss includes the L2 term
+    assert runs["l2"][1].norm() < runs["plain"][1].norm()  # and the steps shrink W1
 
 
 def _spelling(stoi, word):
