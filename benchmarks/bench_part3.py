@@ -49,7 +49,8 @@ BUILDERS = {
     "gru": lambda r, g, max_len: mm_utils.RecurrentLM(
         VOCAB_SIZE, r["n_embd"], r["n_hidden"], mm_utils.GRUCell(r["n_embd"], r["n_hidden"], g), g),
     "transformer": lambda r, g, max_len: mm_utils.Transformer(
-        VOCAB_SIZE, max_len + 1, r["n_embd"], r["n_head"], r["n_layer"], g, r.get("dropout", 0.0)),
+        VOCAB_SIZE, max_len + 1, r["n_embd"], r["n_head"], r["n_layer"], g, r.get("dropout", 0.0),
+        packed="row_len" in r),
 }
 
 
@@ -82,12 +83,18 @@ def build(recipe: dict, g: torch.Generator, max_len: int) -> torch.nn.Module:
     return BUILDERS[recipe["model"]](recipe, g, max_len)
 
 
-def train(recipe: dict, data: dict, g: torch.Generator) -> dict:
-    """Build the recipe's model, train it with mm_utils.train_model, return {"dev", "seconds", "params"}."""
+def train(recipe: dict, data: dict, g: torch.Generator, seed: int = SEED) -> dict:
+    """Build the recipe's model, train it with mm_utils.train_model, return {"dev", "seconds", "params"}.
+    A recipe with ``row_len`` trains on rows of that many positions holding several names each
+    (mm_utils.pack_sequences, order drawn from a generator seeded with ``seed``; the model is built with
+    ``packed=True``); the dev set stays one name per row."""
     model = build(recipe, g, data["max_len"])
     optimizer = torch.optim.AdamW(model.parameters(), betas=tuple(recipe["betas"]),
                                   weight_decay=recipe["weight_decay"])
-    _, seconds = mm_utils.train_model(model, optimizer, data["Xtr"], data["Ytr"], steps=recipe["steps"],
+    Xtr, Ytr = data["Xtr"], data["Ytr"]
+    if "row_len" in recipe:
+        Xtr, Ytr = mm_utils.pack_sequences(Xtr, Ytr, recipe["row_len"], torch.Generator().manual_seed(seed))
+    _, seconds = mm_utils.train_model(model, optimizer, Xtr, Ytr, steps=recipe["steps"],
                                       batch_size=recipe["batch_size"], lr=schedule(recipe["lr"], recipe["steps"]),
                                       g=g, clip=recipe["clip"])
     dev = mm_utils.evaluate_model(model, data["Xdev"], data["Ydev"])
@@ -110,7 +117,8 @@ def run(chapter: str, only: list[str] | None = None, steps: int | None = None,
             print(f"ch{chapter} {name.lower()}: {recipe['model']}, seed {seed}, training {recipe['steps']:,} steps ...",
                   flush=True)
             torch.manual_seed(seed)  # dropout draws its masks from torch's global generator, not from g
-            results.setdefault(name.lower(), {})[str(seed)] = train(recipe, data, torch.Generator().manual_seed(seed))
+            results.setdefault(name.lower(), {})[str(seed)] = train(recipe, data, torch.Generator().manual_seed(seed),
+                                                                     seed)
     return results
 
 

@@ -1164,6 +1164,8 @@ __all__ += ["CausalSelfAttention"]
 
 class CausalSelfAttention(torch.nn.Module):
     """多头因果自注意力（第 16 章）：位置 t 只看位置 0…t。``forward(x)``：``(B, T, n_embd)`` → 同形状。
+    ``forward(x, mask)`` 用给定的布尔掩码（``True`` = 可以看；形状能广播到 ``(B, n_head, T, T)``）代替因果掩码，
+    第 17 章打包训练时用它（:func:`name_segments`）。
 
     ``n_head`` 个头，每个头 ``head_size = n_embd // n_head`` 维；分数除以 ``√head_size``。最近一次调用的
     注意力权重（形状 ``(B, n_head, T, T)``，已经过 dropout 之前的 softmax）留在 ``self.att`` 里，供画图用。
@@ -1180,12 +1182,14 @@ class CausalSelfAttention(torch.nn.Module):
         self.register_buffer("mask", torch.tril(torch.ones(block_size, block_size, dtype=torch.bool)))
         self.att: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)                               # 各 (B, T, C)
         q, k, v = (z.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, nh, T, hs)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])            # (B, nh, T, T)
-        att = att.masked_fill(~self.mask[:T, :T], float("-inf")).softmax(dim=-1)
+        if mask is None:
+            mask = self.mask[:T, :T]                                        # 因果掩码
+        att = att.masked_fill(~mask, float("-inf")).softmax(dim=-1)
         self.att = att.detach()
         y = self.dropout(att) @ v                                           # (B, nh, T, hs)
         return self.dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
@@ -1196,7 +1200,7 @@ class CausalSelfAttention(torch.nn.Module):
 # 数据流：idx → 字符嵌入 + 位置嵌入 → n_layer 个 Block（x + 注意力(LN(x))；x + MLP(LN(x))）→ LayerNorm → 输出层。
 # ---------------------------------------------------------------------------
 
-__all__ += ["Block", "Transformer"]
+__all__ += ["Block", "name_segments", "Transformer", "pack_sequences"]
 
 
 class Block(torch.nn.Module):
@@ -1213,9 +1217,26 @@ class Block(torch.nn.Module):
             torch.nn.Dropout(dropout),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln1(x), mask)
         return x + self.mlp(self.ln2(x))
+
+
+def name_segments(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """一行里打包了几个名字时，每个位置在自己名字里的位置号和注意力掩码（第 17 章）。
+
+    每个 ``'.'``（编号 0）开始一个新名字。返回 ``pos``（形状同 ``idx``：位置 t 离它所在名字开头的距离）和
+    ``mask``（``(B, 1, T, T)``，``mask[b, 0, t, s]`` 为真当且仅当 s ≤ t 且 s、t 在同一个名字里）。
+    只有一个名字的行（后面补的 0 各自成段、没有标签）得到的正是普通的位置号和因果掩码。
+    """
+    B, T = idx.shape
+    t = torch.arange(T, device=idx.device).expand(B, T)
+    starts = idx == 0
+    seg = starts.cumsum(dim=1)                                    # 第几个名字
+    pos = t - torch.where(starts, t, 0).cummax(dim=1).values      # 离最近一个 '.' 的距离
+    causal = torch.ones(T, T, dtype=torch.bool, device=idx.device).tril()
+    mask = (seg[:, :, None] == seg[:, None, :]) & causal
+    return pos, mask.unsqueeze(1)
 
 
 class Transformer(torch.nn.Module):
@@ -1223,12 +1244,16 @@ class Transformer(torch.nn.Module):
 
     初始化（全部随机数来自 ``g``）：线性层与嵌入的权重 N(0, 0.02²)，偏置 0，LayerNorm 为 1 和 0；
     每个残差分支最后的投影再乘 ``1/√(2·n_layer)``，让残差流的方差不随层数增长。
+    ``packed=True`` 时一行可以装几个名字（:func:`pack_sequences`）：位置号和注意力掩码由
+    :func:`name_segments` 按名字分段，一行可以比 ``block_size`` 长，只要每个名字（连同开头的 ``'.'``）不超过它；
+    对只有一个名字的行，结果与 ``packed=False`` 相同。
     """
 
     def __init__(self, vocab_size: int, block_size: int, n_embd: int, n_head: int, n_layer: int,
-                 g: torch.Generator, dropout: float = 0.0):
+                 g: torch.Generator, dropout: float = 0.0, packed: bool = False):
         super().__init__()
         self.block_size = block_size
+        self.packed = packed
         self.wte = torch.nn.Embedding(vocab_size, n_embd)
         self.wpe = torch.nn.Embedding(block_size, n_embd)
         self.drop = torch.nn.Dropout(dropout)
@@ -1247,14 +1272,51 @@ class Transformer(torch.nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         B, T = idx.shape
-        if T > self.block_size:
-            raise ValueError(f"Transformer: 序列长 {T}，超过 block_size={self.block_size}")
-        x = self.drop(self.wte(idx) + self.wpe(torch.arange(T, device=idx.device)))   # (B, T, n_embd)
+        if self.packed:
+            pos, mask = name_segments(idx)
+            if T and pos.max() >= self.block_size:
+                raise ValueError(f"Transformer: 有一个名字长 {int(pos.max()) + 1}，超过 block_size={self.block_size}")
+        else:
+            if T > self.block_size:
+                raise ValueError(f"Transformer: 序列长 {T}，超过 block_size={self.block_size}")
+            pos, mask = torch.arange(T, device=idx.device), None
+        x = self.drop(self.wte(idx) + self.wpe(pos))                                    # (B, T, n_embd)
         for block in self.blocks:
-            x = block(x)
+            x = block(x, mask)
         logits = self.lm_head(self.ln_f(x))                                             # (B, T, vocab_size)
         loss = None if targets is None else sequence_loss(logits, targets)
         return logits, loss
+
+
+def pack_sequences(
+    X: torch.Tensor, Y: torch.Tensor, row_len: int, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """把 :func:`build_sequences` 的一名一行装成每行 ``row_len`` 个位置、一行几个名字（第 17 章）。
+
+    名字的顺序由 ``g`` 打乱（``torch.randperm``），再依次装入：放得下就接在当前行后面，放不下就开新的一行。
+    一个名字占 ``len + 1`` 个位置（``X`` 里是 ``'.'`` 加名字，``Y`` 里是名字加 ``'.'``），行尾不足的部分
+    ``X`` 补 0、``Y`` 补 -1。每个标签原样保留，一个也不多、不少；配合 ``Transformer(..., packed=True)``。
+    """
+    lengths = (Y != -1).sum(dim=1).tolist()
+    if max(lengths) > row_len:
+        raise ValueError(f"pack_sequences: 最长的名字占 {max(lengths)} 个位置，超过 row_len={row_len}")
+    rows: list[list[int]] = [[]]
+    used = 0
+    for i in torch.randperm(len(X), generator=g).tolist():
+        if used + lengths[i] > row_len:
+            rows.append([])
+            used = 0
+        rows[-1].append(i)
+        used += lengths[i]
+    Xp = torch.zeros((len(rows), row_len), dtype=X.dtype)
+    Yp = torch.full((len(rows), row_len), -1, dtype=Y.dtype)
+    for r, members in enumerate(rows):
+        t = 0
+        for i in members:
+            n = lengths[i]
+            Xp[r, t : t + n], Yp[r, t : t + n] = X[i, :n], Y[i, :n]
+            t += n
+    return Xp, Yp
 
 
 # ---------------------------------------------------------------------------

@@ -188,3 +188,85 @@ def test_dropout_is_active_only_in_training_mode():
     assert not torch.equal(first, model(x)[0])                     # a new mask each call
     torch.manual_seed(SEED)
     assert torch.equal(first, model(x)[0])                         # masks come from torch's global generator
+
+
+# ---------------------------------------------------------------- packing several names into one row
+
+
+def sequences(*names: str) -> tuple[torch.Tensor, torch.Tensor]:
+    stoi = {ch: i for i, ch in ITOS.items()}
+    return mm_utils.build_sequences(list(names), stoi, 15)
+
+
+def test_name_segments_restart_positions_and_block_the_other_names():
+    idx = torch.tensor([[0, 1, 2, 0, 3, 0, 0]])       # ".ab" ".c" "." "." (the last two: padding)
+    pos, mask = mm_utils.name_segments(idx)
+    assert pos.tolist() == [[0, 1, 2, 0, 1, 0, 0]]
+    assert mask.shape == (1, 1, 7, 7)
+    m = mask[0, 0]
+    assert m[2].tolist() == [True, True, True, False, False, False, False]   # "b" sees ".ab", not the next name
+    assert m[4].tolist() == [False, False, False, True, True, False, False]  # "c" sees only ".c"
+    assert not m.triu(1).any()                                               # never a later position
+
+
+def test_one_name_per_row_gives_the_plain_causal_mask():
+    X, _ = sequences("emma", "ava")
+    pos, mask = mm_utils.name_segments(X)
+    causal = torch.ones(16, 16, dtype=torch.bool).tril()
+    for r, n in enumerate((5, 4)):        # '.' + the name
+        assert pos[r, :n].tolist() == list(range(n))
+        assert torch.equal(mask[r, 0, :n, :n], causal[:n, :n])
+
+
+def test_pack_sequences_keeps_every_label_and_fills_rows():
+    X, Y = sequences("emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia")
+    Xp, Yp = mm_utils.pack_sequences(X, Y, 16, gen())
+    assert Xp.shape[1] == 16 and len(Xp) < len(X)
+    assert (Yp != -1).sum() == (Y != -1).sum()                      # no label lost or added
+    assert sorted(Yp[Yp != -1].tolist()) == sorted(Y[Y != -1].tolist())
+    assert ((Yp == -1) <= (Xp == 0)).all()                          # padding: X 0, Y -1
+    names = []
+    for x, y in zip(Xp.tolist(), Yp.tolist()):                      # every name is '.' + name in X, name + '.' in Y
+        t = 0
+        while t < 16 and y[t] != -1:
+            n = y[t:].index(0) + 1
+            assert x[t] == 0 and x[t + 1 : t + n] == y[t : t + n - 1]
+            names.append("".join(ITOS[i] for i in y[t : t + n - 1]))
+            t += n
+    assert sorted(names) == sorted(["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia"])
+    again = mm_utils.pack_sequences(X, Y, 16, gen())
+    assert torch.equal(again[0], Xp) and torch.equal(again[1], Yp)  # the order comes from the generator
+
+
+def test_pack_sequences_rejects_a_row_shorter_than_a_name():
+    X, Y = sequences("charlotte")
+    with pytest.raises(ValueError, match="row_len"):
+        mm_utils.pack_sequences(X, Y, 9, gen())
+
+
+def test_packed_transformer_equals_the_plain_one_on_single_names():
+    X, Y = sequences("emma", "olivia", "ava", "charlotte")
+    plain = mm_utils.Transformer(27, 16, 32, 4, 2, gen()).eval()
+    packed = mm_utils.Transformer(27, 16, 32, 4, 2, gen(), packed=True).eval()
+    with torch.no_grad():
+        a, la = plain(X, Y)
+        b, lb = packed(X, Y)
+    assert torch.equal(a[Y != -1], b[Y != -1]) and la == lb
+
+
+def test_a_packed_row_scores_each_name_as_if_it_were_alone():
+    X, Y = sequences("emma", "olivia", "ava", "isabella", "mia")
+    Xp, Yp = mm_utils.pack_sequences(X, Y, 24, gen())
+    plain = mm_utils.Transformer(27, 16, 32, 4, 2, gen()).eval()
+    packed = mm_utils.Transformer(27, 16, 32, 4, 2, gen(), packed=True).eval()
+    with torch.no_grad():
+        rows, _ = packed(Xp)
+        for r in range(len(Xp)):
+            y, t = Yp[r].tolist(), 0
+            while t < 24 and y[t] != -1:
+                n = y[t:].index(0) + 1
+                alone, _ = plain(Xp[r : r + 1, t : t + n])
+                assert torch.allclose(rows[r, t : t + n], alone[0], atol=1e-5)
+                t += n
+        with pytest.raises(ValueError, match="block_size"):
+            packed(torch.tensor([[0] + [1] * 16]))      # one name of 17 positions > block_size 16
