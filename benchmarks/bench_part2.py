@@ -92,9 +92,10 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["bn_forward"](parameters, X, (ns["bnmean_running"], ns["bnstd_running"]))
     elif chapter == "10":
-        # chapter 10 builds its best model in the cell that defines `final_mlp` and `model`: run that cell as it is,
-        # on the book's split, and train with the generator it seeded, as the next cell of the chapter does
-        ns = load_cell("10_batchnorm", "final_mlp", **data["words"])
+        # chapter 10 builds its best model in the cell that defines `final_mlp` and `model` (with the chapter's `Net`
+        # class, defined in the cell before): run that cell as it is, on the book's split, and train with the
+        # generator it seeded, as the next cell of the chapter does
+        ns = load_cell("10_batchnorm", "final_mlp", Net=load("10_batchnorm", "Net")["Net"], **data["words"])
         if (ns["emb_dim"], ns["width"], ns["block_size"]) != (recipe["n_embd"], recipe["n_hidden"], ctx):
             raise ValueError("recipes_ch10.CHAPTER no longer matches chapter 10's model cell")
         forward, g = ns["model"], ns["g"]
