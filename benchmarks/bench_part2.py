@@ -8,8 +8,8 @@
 
 Each chapter NN has benchmarks/recipes_chNN.py holding settings only: NOTEBOOK (the chapter), BLOCK_SIZE,
 and the two recipes LECTURE and CHAPTER (model size, steps, batch size, learning-rate schedule); a chapter
-may add COMPARISON, a dict of further named recipes (two models at one budget), run only when --only names them. The model
-and its training code are not restated here: ``train`` below loads them from the chapter's notebook
+may add COMPARISON, a dict of further named recipes (two models at one budget), run only when --only names
+them. The model and its training code are not restated here: ``train`` below loads them from the chapter's notebook
 (support/chapters.py) and runs them, so the bench measures the code the reader sees. Data: Xtr, Ytr, Xdev,
 Ydev from mm_utils.split_words (seed 2147483647, 80/10/10 of the names) with the chapter's block size.
 
