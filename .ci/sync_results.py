@@ -1,4 +1,4 @@
-"""Copy the results rows that the chapters printed into book/results.md and every Part II 小结 table
+"""Copy the results rows that the chapters printed into book/results.md and every 小结 table
 (chapter 18's poems rows into the poems tables: support/results.py).
 
     python .ci/sync_results.py          # rewrite the tables in place
@@ -55,9 +55,7 @@ def main(argv: list[str]) -> int:
         if not check:
             PAGE.write_text(new, encoding="utf-8")
     for path in NOTEBOOKS:
-        ch = path.name[:2]
-        if int(ch) < 9:
-            continue
+        ch = path.name[:2]  # Part I's 小结 tables too (chapters 06-08 show the rows so far)
         so_far = [line for c in sorted(rows) if c <= ch for line in rows[c]]
         poems_so_far = [line for c in sorted(poems) if c <= ch for line in poems[c]]
         nb = nbformat.read(path, as_version=4)
@@ -68,12 +66,15 @@ def main(argv: list[str]) -> int:
                 continue
             if "## 小结" in cell.source:
                 in_summary = True
-            if "## 练习" in cell.source:
+            if not in_summary:
+                continue
+            # a cell may hold the end of the 小结 and the start of the 练习 (chapter 08): rewrite only the 小结 part
+            head, sep, tail = cell.source.partition("## 练习")
+            new = rewrite(rewrite(head, so_far), poems_so_far, POEMS_HEADER) + sep + tail
+            if new != cell.source:
+                cell.source, changed = new, True
+            if sep:
                 in_summary = False
-            if in_summary:
-                new = rewrite(rewrite(cell.source, so_far), poems_so_far, POEMS_HEADER)
-                if new != cell.source:
-                    cell.source, changed = new, True
         if changed:
             stale.append(str(path.relative_to(ROOT)))
             if not check:

@@ -400,7 +400,7 @@ def main() -> None:
     ap.add_argument("--exact", action="store_true", help="convergence runs chapter 7's one-hot form (slow)")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads; default 0 = leave torch's default")
     ap.add_argument("--quick", action="store_true", help="smoke run in seconds: first 1000 names, one repeat each")
-    ap.add_argument("--part2", action="store_true", help="Part II: --part2 NN [NN ...] [--only chapter|lecture]")
+    ap.add_argument("--part2", action="store_true", help="Part II: --part2 NN [NN ...] [--only RECIPE [RECIPE ...]]")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

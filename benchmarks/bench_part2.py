@@ -4,10 +4,12 @@
     python benchmarks/bench_part2.py 12 --only chapter
     python benchmarks/bench_part2.py 11 --steps 40  # every recipe shortened to 40 steps (same schedule shape)
     python benchmarks/bench_part2.py 11 12 --write  # also store the results in benchmarks/part2_results.json
+    python benchmarks/bench.py --part2 12 --only flat hierarchical --write  # chapter 12's COMPARISON
 
 Each chapter NN has benchmarks/recipes_chNN.py holding settings only: NOTEBOOK (the chapter), BLOCK_SIZE,
-and the two recipes LECTURE and CHAPTER (model size, steps, batch size, learning-rate schedule). The model
-and its training code are not restated here: ``train`` below loads them from the chapter's notebook
+and the two recipes LECTURE and CHAPTER (model size, steps, batch size, learning-rate schedule); a chapter
+may add COMPARISON, a dict of further named recipes (two models at one budget), run only when --only names
+them. The model and its training code are not restated here: ``train`` below loads them from the chapter's notebook
 (support/chapters.py) and runs them, so the bench measures the code the reader sees. Data: Xtr, Ytr, Xdev,
 Ydev from mm_utils.split_words (seed 2147483647, 80/10/10 of the names) with the chapter's block size.
 
@@ -92,9 +94,10 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["bn_forward"](parameters, X, (ns["bnmean_running"], ns["bnstd_running"]))
     elif chapter == "10":
-        # chapter 10 builds its best model in the cell that defines `final_mlp` and `model`: run that cell as it is,
-        # on the book's split, and train with the generator it seeded, as the next cell of the chapter does
-        ns = load_cell("10_batchnorm", "final_mlp", **data["words"])
+        # chapter 10 builds its best model in the cell that defines `final_mlp` and `model` (with the chapter's `Net`
+        # class, defined in the cell before): run that cell as it is, on the book's split, and train with the
+        # generator it seeded, as the next cell of the chapter does
+        ns = load_cell("10_batchnorm", "final_mlp", Net=load("10_batchnorm", "Net")["Net"], **data["words"])
         if (ns["emb_dim"], ns["width"], ns["block_size"]) != (recipe["n_embd"], recipe["n_hidden"], ctx):
             raise ValueError("recipes_ch10.CHAPTER no longer matches chapter 10's model cell")
         forward, g = ns["model"], ns["g"]
@@ -114,8 +117,11 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["forward_eval"](parameters, stats, X)
     elif chapter == "12":
-        ns = load("12_wavenet", "make_hierarchical", "train")
-        model = ns["make_hierarchical"](recipe["n_embd"], recipe["n_hidden"], g)
+        ns = load("12_wavenet", "make_flat", "make_hierarchical", "train")
+        if recipe.get("model") == "flat":  # all ctx embeddings concatenated into one hidden layer
+            model = ns["make_flat"](ctx, recipe["n_embd"], recipe["n_hidden"], g)
+        else:
+            model = ns["make_hierarchical"](recipe["n_embd"], recipe["n_hidden"], g)
         parameters, forward = model.parameters(), model
         t0 = time.perf_counter()
         ns["train"](model, Xtr, Ytr, steps, batch_size, lr, g)
@@ -126,14 +132,20 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
     return {"dev": dev, "seconds": seconds, "params": sum(p.nelement() for p in parameters)}
 
 
-def run(chapter: str, only: str | None = None, steps: int | None = None) -> dict[str, dict]:
+def recipes(mod) -> dict[str, dict]:
+    """A recipe module's named recipes: lecture, chapter, then those of its COMPARISON (if any)."""
+    return {"lecture": mod.LECTURE, "chapter": mod.CHAPTER, **getattr(mod, "COMPARISON", {})}
+
+
+def run(chapter: str, only: list[str] | None = None, steps: int | None = None) -> dict[str, dict]:
     mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
+    named = recipes(mod)
+    if unknown := set(only or ()) - set(named):
+        raise ValueError(f"chapter {chapter} has no recipe {sorted(unknown)}; it has {list(named)}")
     data = book_split_data(mod.BLOCK_SIZE)
     results = {}
-    for name in ("lecture", "chapter"):
-        if only and name != only:
-            continue
-        recipe = dict(getattr(mod, name.upper()))
+    for name in only or ("lecture", "chapter"):
+        recipe = dict(named[name])
         if steps:
             recipe["steps"] = steps
         print(f"ch{chapter} {name}: training {recipe['steps']:,} steps ...", flush=True)
@@ -143,10 +155,10 @@ def run(chapter: str, only: str | None = None, steps: int | None = None) -> dict
 
 def report(chapter: str, results: dict[str, dict]) -> None:
     print(f"\nchapter {chapter} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
-    print(f"{'recipe':<10}{'dev loss':>10}{'seconds':>10}{'params':>10}")
+    print(f"{'recipe':<14}{'dev loss':>10}{'seconds':>10}{'params':>10}")
     for name, r in results.items():
-        print(f"{name:<10}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}")
-    if len(results) == 2:
+        print(f"{name:<14}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}")
+    if results.keys() == {"lecture", "chapter"}:
         lec, ch = results["lecture"], results["chapter"]
         print(f"time ratio lecture/chapter: {lec['seconds'] / ch['seconds']:.1f}x; "
               f"dev loss chapter - lecture: {ch['dev'] - lec['dev']:+.4f}")
@@ -155,7 +167,8 @@ def report(chapter: str, results: dict[str, dict]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("chapters", nargs="+", help="chapter numbers, e.g. 09 10")
-    ap.add_argument("--only", choices=("lecture", "chapter"), help="run one of the two recipes")
+    ap.add_argument("--only", nargs="+", metavar="RECIPE",
+                    help="run only these recipes: lecture, chapter, or a name from the chapter's COMPARISON")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     ap.add_argument("--steps", type=int, help="shorten every recipe to this many steps (same schedule shape)")
     ap.add_argument("--write", action="store_true", help=f"store full-length results in {RESULTS.name}")

@@ -6,7 +6,7 @@ chapter's own code).
   updated with momentum 0.001 and used on the dev set; 3 characters of context; batch 32 for 200,000 steps,
   learning rate 0.1, then 0.01 for the second half.
 - CHAPTER: the chapter's best model (notebooks/10_batchnorm.ipynb, the cell that defines ``final_mlp``, run as it
-  is; the runner checks that its sizes are these): 4 characters of context,
+  is with the chapter's ``Net``; the runner checks that its sizes are these): 4 characters of context,
   16-dimensional embedding, Linear (no bias, gain 5/3) -> BatchNorm1d -> Tanh -> Linear (weights × 0.1),
   batch 256 for 20,000 steps, learning rate 0.2, then 0.02 for the second half.
 

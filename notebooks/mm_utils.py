@@ -405,7 +405,8 @@ def train_bigram_net(
 # → F.cross_entropy → train_minibatch；evaluate_loss 在某个划分上评估，sample_model 采样。
 # ---------------------------------------------------------------------------
 
-__all__ += ["build_dataset", "build_splits", "evaluate_loss", "train_minibatch", "step_lr", "smooth", "sample_model"]
+__all__ += ["build_dataset", "build_splits", "evaluate_loss", "train_minibatch", "step_lr", "smooth", "best_time",
+            "sample_model"]
 
 
 def build_dataset(words: list[str], stoi: dict[str, int], block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -528,6 +529,20 @@ def smooth(xs: list[float], window: int) -> list[float]:
     return t.view(-1, window).mean(1).tolist()
 
 
+def best_time(fn, repeats: int) -> float:
+    """调用 ``fn()`` ``repeats`` 次，返回最快一次的秒数（第 9 章）。
+
+    取最小值而不是平均值：机器上别的程序只会让某一次变慢，不会让它变快。``fn`` 照常运行（第 9 章正是要量
+    前向加反向传播的时间）；只量推理时，调用者自己把调用放进 ``with torch.no_grad():``，不建计算图。
+    """
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def sample_model(
     forward,
     itos: dict[int, str],
@@ -648,28 +663,6 @@ class Tanh:
 
     def parameters(self) -> list[torch.Tensor]:
         return []
-
-
-# ---------------------------------------------------------------------------
-# 第 11 章：计时
-# ---------------------------------------------------------------------------
-
-__all__ += ["best_time"]
-
-
-def best_time(fn, repeats: int) -> float:
-    """调用 ``fn()`` ``repeats`` 次，返回最快一次的秒数（第 11 章）。
-
-    取最小值而不是平均值：机器上别的程序只会让某一次变慢，不会让它变快。在 ``torch.no_grad()`` 下运行，
-    计的是计算本身，不包括建计算图。
-    """
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 # ---------------------------------------------------------------------------

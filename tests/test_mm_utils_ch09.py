@@ -1,6 +1,8 @@
-"""Chapter 9's shared code: build_dataset (context-window data set), evaluate_loss, sample_model, train_minibatch."""
+"""Chapter 9's shared code: build_dataset (context-window data set), evaluate_loss, sample_model, train_minibatch,
+the timer best_time."""
 
 import math
+import time
 
 import pytest
 import torch
@@ -307,3 +309,40 @@ def test_smooth_is_the_chapter_9_function_and_averages_full_windows():
     xs = [float(i % 7) for i in range(23)]
     assert mm_utils.smooth(xs, 5) == chapter(xs, 5)
     assert mm_utils.smooth([1.0, 3.0, 5.0, 7.0, 100.0], 2) == [2.0, 6.0]  # the incomplete last window is dropped
+
+
+# ---------------------------------------------------------------- best_time
+
+
+def test_best_time_is_the_minimum_over_the_repeats():
+    delays = iter([0.03, 0.001, 0.02])
+    calls = []
+
+    def fn():
+        calls.append(torch.is_grad_enabled())
+        time.sleep(next(delays))
+
+    t = mm_utils.best_time(fn, 3)
+    assert calls == [True, True, True]  # three runs, none under no_grad: chapter 9 times backward passes
+    assert 0.001 <= t < 0.015
+
+
+def test_best_time_can_time_a_backward_pass():
+    w = torch.ones(3, requires_grad=True)
+
+    def step():
+        w.grad = None
+        (w * w).sum().backward()
+
+    assert mm_utils.best_time(step, 2) >= 0
+    assert torch.equal(w.grad, torch.full((3,), 2.0))
+
+
+def test_best_time_is_the_chapter_9_function(monkeypatch):
+    from support.chapters import load
+
+    chapter = load("09_mlp", "best_time")["best_time"]
+    for timer in (chapter, mm_utils.best_time):
+        ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # runs of 5 s, 1 s and 3 s
+        monkeypatch.setattr(time, "perf_counter", lambda ticks=ticks: next(ticks))
+        assert timer(lambda: None, 3) == 1.0

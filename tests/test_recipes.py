@@ -27,6 +27,8 @@ STORED = {
     ("11", "chapter"): (2.786457, 4137),
     ("12", "lecture"): (2.817871, 76579),
     ("12", "chapter"): (2.624336, 76579),
+    ("12", "flat"): (2.699481, 22097),
+    ("12", "hierarchical"): (2.746280, 22397),
 }
 
 
@@ -45,7 +47,7 @@ def split_data(names_path):
 @pytest.mark.parametrize(("chapter", "name"), sorted(STORED), ids=lambda x: x)
 def test_a_shortened_recipe_gives_the_stored_dev_loss(split_data, chapter, name):
     mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
-    recipe = {**getattr(mod, name.upper()), "steps": STEPS}
+    recipe = {**bench_part2.recipes(mod)[name], "steps": STEPS}
     result = bench_part2.train(chapter, recipe, split_data(mod.BLOCK_SIZE), torch.Generator().manual_seed(2147483647),
                                mod.BLOCK_SIZE)
     dev, params = STORED[chapter, name]
@@ -54,11 +56,11 @@ def test_a_shortened_recipe_gives_the_stored_dev_loss(split_data, chapter, name)
 
 
 def test_every_recipe_module_is_settings_only():
-    """A recipe file holds NOTEBOOK, BLOCK_SIZE, LECTURE and CHAPTER (plus its docstring): no functions, so
-    no chapter code restated."""
+    """A recipe file holds NOTEBOOK, BLOCK_SIZE, LECTURE and CHAPTER, optionally COMPARISON (plus its
+    docstring): no functions, so no chapter code restated."""
     for chapter in ("09", "10", "11", "12"):
         mod = importlib.import_module(f"benchmarks.recipes_ch{chapter}")
-        public = {k for k in vars(mod) if not k.startswith("_")}
+        public = {k for k in vars(mod) if not k.startswith("_")} - {"COMPARISON"}
         assert public == {"NOTEBOOK", "BLOCK_SIZE", "LECTURE", "CHAPTER"}, (chapter, public)
         assert mod.NOTEBOOK.startswith(chapter)
 
@@ -132,13 +134,34 @@ def test_the_chapter_recipe_is_the_chapter_final_model(chapter):
         assert [float(x) for x in COSINE.findall(code)[-1]] == lr
 
 
+def test_chapter_12_comparison_is_the_chapter_short_run_models_at_the_full_budget():
+    """recipes_ch12.COMPARISON trains the two models the chapter compares on its short recipe (the flat network
+    of the 8-character context and the small hierarchical model, sizes read from the notebook's code) with the
+    budget and schedule of the chapter's final model (CHAPTER)."""
+    from benchmarks import recipes_ch12 as mod
+
+    _, code = final_model_code(mod.NOTEBOOK)
+    flat = re.findall(r"make_flat\(n_ctx, (\d+), (\d+), g\)", code)
+    hier = re.findall(r"make_hierarchical\((\d+), (\d+), g, bn=bn\)", code)
+    assert len(flat) == 1 and len(hier) == 1
+    assert "--part2 12 --only flat hierarchical" in markdown_of(mod.NOTEBOOK)  # the command is given
+    sizes = {"flat": flat[0], "hierarchical": hier[0]}
+    for name, recipe in mod.COMPARISON.items():
+        assert recipe["model"] == name
+        assert (str(recipe["n_embd"]), str(recipe["n_hidden"])) == sizes[name], name
+        for key in ("steps", "batch_size", "lr"):
+            assert recipe[key] == mod.CHAPTER[key], (name, key)
+
+
 # The benchmark figures the chapters quote. `python benchmarks/bench.py --part2 11 12 --write` stores them in
 # benchmarks/part2_results.json; a chapter's markdown must show exactly the stored numbers, written as below
 # (chapter -> (recipe, template filled with that recipe's stored dev loss and seconds)).
 QUOTED = {
     "11": [("lecture", "| {dev:.4f} | {seconds:.1f} s |"), ("chapter", "| {dev:.4f} | {seconds:.1f} s |")],
     "12": [("lecture", "训练了 {seconds:.0f} 秒，开发集损失 {dev:.4f}"),
-           ("chapter", "训练了 {seconds:.0f} 秒，开发集损失 {dev:.4f}")],
+           ("chapter", "训练了 {seconds:.0f} 秒，开发集损失 {dev:.4f}"),
+           ("flat", "扁平网络（{params:,} 个参数）的开发集损失是 {dev:.4f}"),
+           ("hierarchical", "层级模型（{params:,} 个参数）是 {dev:.4f}")],
 }
 
 
