@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import mm_utils
+from support.chapters import load
 
 SEED = 2147483647
 
@@ -210,30 +211,16 @@ def test_warmup_cosine_lr_rejects_a_warmup_that_does_not_fit(warmup, steps):
 # ---------------------------------------------------------------- train_model
 
 
-def hand_loop(model, optimizer, X, Y, steps, batch_size, lr, g, clip):
-    """The loop as the chapter writes it before moving it to mm_utils."""
-    lossi = []
-    model.train()
-    for i in range(steps):
-        ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
-        _, loss = model(X[ix], Y[ix])
-        for group in optimizer.param_groups:
-            group["lr"] = lr(i)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        lossi.append(loss.item())
-    model.eval()
-    return lossi
+def chapter_loop():
+    """The loop as chapter 13 writes it (its ``train``) before moving it to mm_utils, loaded from the notebook."""
+    return load("13_sequences_adamw", "train")["train"]
 
 
 def test_train_model_equals_the_chapter_loop_and_learns(vocab):
     words, stoi, _ = vocab
     X, Y = mm_utils.build_sequences(words[:2000], stoi, 15)
     out = []
-    for fn in (hand_loop, None):
+    for fn in (chapter_loop(), None):
         g = gen()
         model = Bigram()
         opt = torch.optim.AdamW(model.parameters(), lr=0.1, betas=(0.9, 0.99), weight_decay=0.0)
@@ -242,7 +229,7 @@ def test_train_model_equals_the_chapter_loop_and_learns(vocab):
             lossi, seconds = mm_utils.train_model(model, opt, X, Y, steps=150, batch_size=64, lr=lr, g=g, clip=1.0)
             assert seconds > 0
         else:
-            lossi = fn(model, opt, X, Y, 150, 64, lr, g, 1.0)
+            lossi, _ = fn(model, opt, X, Y, 150, 64, lr, g, 1.0)
         out.append((lossi, model.logits.weight.detach().clone()))
     assert out[0][0] == out[1][0] and torch.equal(out[0][1], out[1][1])
     lossi = out[1][0]
