@@ -20,7 +20,7 @@ NOTEBOOK = "17_transformer"
 MAX_LEN = 15
 MAKEMORE = dict(model="transformer", n_layer=4, n_head=4, n_embd=64, dropout=0.0, steps=20_000, batch_size=32,
                 lr=("constant", 5e-4), weight_decay=0.01, betas=(0.9, 0.99), clip=None)
-CHAPTER = dict(model="transformer", n_layer=3, n_head=4, n_embd=64, dropout=0.1, steps=11_000, batch_size=32,
+CHAPTER = dict(model="transformer", n_layer=3, n_head=4, n_embd=64, dropout=0.1, steps=10_500, batch_size=32,
                row_len=32, lr=("warmup_cosine", 0.01, 1e-4, 0.05), weight_decay=0.1, betas=(0.9, 0.99), clip=1.0)
 UNPACKED = {k: v for k, v in dict(CHAPTER, steps=6_000, batch_size=128).items() if k != "row_len"}
 LONGER = dict(UNPACKED, steps=18_000)

@@ -868,7 +868,7 @@ def count_loss(W: torch.Tensor, N: torch.Tensor) -> torch.Tensor:
 # 放在附录 A1 之后，是因为它们是第三部分的代码；后面的章节直接导入。
 # ---------------------------------------------------------------------------
 
-__all__ += ["build_sequences", "sequence_loss", "evaluate_model", "warmup_cosine_lr", "train_model"]
+__all__ += ["build_sequences", "sequence_loss", "evaluate_model", "warmup_cosine_lr", "train_model", "MLP"]
 
 
 def build_sequences(words: list[str], stoi: dict[str, int], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -1008,6 +1008,33 @@ def train_model(
     finally:
         model.eval()
     return lossi, time.perf_counter() - t0
+
+
+class MLP(torch.nn.Module):
+    """第 9 章的 MLP 写成 ``nn.Module``（第 13 章）：``forward(idx, targets=None) -> (logits, loss)``，
+    ``idx`` 的形状是 ``(..., block_size)``（上下文窗口），``logits`` 是 ``(..., 27)``。
+
+    嵌入 ``C``（27 × ``n_embd``）→ 拼接 → ``l1``（``block_size·n_embd → n_hidden``）→ tanh → ``l2``（→ 27）。
+    初始化与第 9 章的 ``make_mlp`` 相同（同样的 ``torch.randn`` 抽取顺序，输出层乘以 0.01），
+    所以同一个 ``g`` 给出同样的起点。第 14 章用它作固定窗口的对照。
+    """
+
+    def __init__(self, n_embd: int, n_hidden: int, g: torch.Generator, block_size: int = 3):
+        super().__init__()
+        self.C = torch.nn.Embedding(27, n_embd)
+        self.l1 = torch.nn.Linear(block_size * n_embd, n_hidden)
+        self.l2 = torch.nn.Linear(n_hidden, 27)
+        with torch.no_grad():
+            self.C.weight.copy_(torch.randn((27, n_embd), generator=g))
+            self.l1.weight.copy_(torch.randn((block_size * n_embd, n_hidden), generator=g).T)
+            self.l1.bias.copy_(torch.randn(n_hidden, generator=g))
+            self.l2.weight.copy_(torch.randn((n_hidden, 27), generator=g).T * 0.01)
+            self.l2.bias.copy_(torch.randn(27, generator=g) * 0.01)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        h = torch.tanh(self.l1(self.C(idx).flatten(-2)))     # (..., block_size) -> (..., n_hidden)
+        logits = self.l2(h)                                  # (..., 27)
+        return logits, (None if targets is None else sequence_loss(logits, targets))
 
 
 # ---------------------------------------------------------------------------

@@ -314,3 +314,23 @@ def test_train_model_rejects_x_and_y_of_different_lengths():
     with pytest.raises(ValueError, match="行数"):
         mm_utils.train_model(model, torch.optim.SGD(model.parameters()), torch.zeros((4, 3), dtype=torch.int64),
                              torch.zeros((3, 3), dtype=torch.int64), steps=1, batch_size=2, lr=0.1, g=gen())
+
+
+# ---------------------------------------------------------------- MLP
+
+
+def test_mlp_is_the_chapter_class_with_the_same_initialization_and_logits():
+    chapter = load("13_sequences_adamw", "MLP", mm_utils=mm_utils)["MLP"]
+    for block_size in (3, 8):
+        ours, theirs = mm_utils.MLP(16, 30, gen(), block_size), chapter(16, 30, gen(), block_size)
+        assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+        assert all(torch.equal(p, q) for p, q in zip(ours.parameters(), theirs.parameters()))
+        idx = torch.randint(0, 27, (5, 7, block_size), generator=gen())
+        targets = torch.randint(-1, 27, (5, 7), generator=gen())
+        (lo, loss_o), (lt, loss_t) = ours(idx, targets), theirs(idx, targets)
+        assert lo.shape == (5, 7, 27) and torch.equal(lo, lt) and torch.equal(loss_o, loss_t)
+        assert ours(idx)[1] is None
+    # the output layer starts small (x 0.01): the initial loss is near ln 27
+    idx, targets = torch.zeros((100, 3), dtype=torch.int64), torch.zeros(100, dtype=torch.int64)
+    _, loss = mm_utils.MLP(16, 300, gen())(idx, targets)
+    assert abs(loss.item() - math.log(27)) < 0.3
