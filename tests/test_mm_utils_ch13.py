@@ -1,4 +1,5 @@
-"""第 13 章的共享代码：build_sequences（整名序列）、sequence_loss、evaluate_model、warmup_cosine_lr、train_model。"""
+"""Chapter 13's shared code: build_sequences (whole-name sequences), sequence_loss, evaluate_model, warmup_cosine_lr,
+train_model and MLP."""
 
 import math
 

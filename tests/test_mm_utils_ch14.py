@@ -1,4 +1,4 @@
-"""第 14 章的共享代码：RNNCell、RecurrentLM、hidden_grad_norms。"""
+"""Chapter 14's shared code: RNNCell, RecurrentLM, hidden_grad_norms."""
 
 import pytest
 import torch

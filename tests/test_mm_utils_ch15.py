@@ -1,4 +1,4 @@
-"""第 15 章的共享代码：GRUCell（torch.nn.GRU 的约定，forward(x, h) -> h，可放进 RecurrentLM）。"""
+"""Chapter 15's shared code: GRUCell (torch.nn.GRU's convention, forward(x, h) -> h, usable inside RecurrentLM)."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""第 16 章的共享代码：CausalSelfAttention（多头因果自注意力）。"""
+"""Chapter 16's shared code: CausalSelfAttention (multi-head causal self-attention)."""
 
 import pytest
 import torch

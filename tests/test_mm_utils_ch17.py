@@ -1,5 +1,5 @@
-"""第 17 章的共享代码：Block、Transformer（结构、初始化、因果性、丢弃法的开关）与 generate_names（从 forward(idx)
-模型采样，温度与 top-k）。"""
+"""Chapter 17's shared code: Block, Transformer (structure, initialization, causality, the dropout switch, packing)
+and generate_names (sampling from a forward(idx) model, temperature and top-k)."""
 
 import math
 

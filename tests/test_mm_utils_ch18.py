@@ -1,5 +1,5 @@
-"""第 18 章的共享代码：load_poems / poems_file / default_poems_path（诗的数据文件：本地优先，否则按顺序试镜像，
-校验 sha256，原子写入），全部离线（127.0.0.1 上的小服务器）。"""
+"""Chapter 18's shared code: load_poems / poems_file / default_poems_path (the poems data file: local first, otherwise
+the mirrors in order, sha256 checked, written atomically), all offline (a small server on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -109,9 +109,9 @@ def test_bad_hash_everywhere_writes_nothing_and_lists_what_was_tried(tmp_path, h
     "content, fragment",
     [
         (b"", "是空的"),
-        ("床前明月光，疑是地上霜。举头望明月，低头思故乡。\n".encode(), "第 1 行"),   # 五言
-        ((P2 + "\n" + P2.replace("。", ".") + "\n").encode(), "第 2 行"),            # 半角句号
-        ((P2 + "\n\n" + P2 + "\n").encode(), "第 2 行"),                             # 中间的空行
+        ("床前明月光，疑是地上霜。举头望明月，低头思故乡。\n".encode(), "第 1 行"),   # five-character lines
+        ((P2 + "\n" + P2.replace("。", ".") + "\n").encode(), "第 2 行"),            # an ASCII full stop
+        ((P2 + "\n\n" + P2 + "\n").encode(), "第 2 行"),                             # a blank line in between
         (b"\xff\xfe", "UTF-8"),
     ],
 )
