@@ -5,6 +5,7 @@
     python benchmarks/bench_part2.py 11 --steps 40  # every recipe shortened to 40 steps (same schedule shape)
     python benchmarks/bench_part2.py 11 12 --write  # also store the results in benchmarks/part2_results.json
     python benchmarks/bench.py --part2 12 --only flat hierarchical --write  # chapter 12's COMPARISON
+    python benchmarks/bench.py --part2 12 --only l2 --write  # chapter 12's exercise 1 at the full budget
 
 Each chapter NN has benchmarks/recipes_chNN.py holding settings only: NOTEBOOK (the chapter), BLOCK_SIZE,
 and the two recipes LECTURE and CHAPTER (model size, steps, batch size, learning-rate schedule); a chapter
@@ -15,8 +16,9 @@ Ydev from mm_utils.split_words (seed 2147483647, 80/10/10 of the names) with the
 
 A recipe's learning rate is ``("step", lr0, lr1, at)`` (lr0, then lr1 from the fraction ``at`` of the steps
 on) or ``("cosine", lr_max, lr_min)`` (over all steps), so that a shortened run keeps the schedule's shape.
-Printed: dev loss, training seconds and parameter count of each, the time ratio lecture / chapter and the
-dev-loss difference. Timings are wall-clock on this machine: run it on an otherwise idle machine.
+Printed: dev loss, training seconds and parameter count of each (and the train loss of a recipe that stores
+it), the time ratio lecture / chapter and the dev-loss difference.
+Timings are wall-clock on this machine: run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -123,13 +125,24 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         else:
             model = ns["make_hierarchical"](recipe["n_embd"], recipe["n_hidden"], g)
         parameters, forward = model.parameters(), model
-        t0 = time.perf_counter()
-        ns["train"](model, Xtr, Ytr, steps, batch_size, lr, g)
+        if "l2" in recipe:  # exercise 1: the chapter's train_l2 (its own cosine, from lr_max down to lr_max / 100)
+            kind, lr_max, lr_min = recipe["lr"]
+            if kind != "cosine" or abs(lr_min - lr_max / 100) > 1e-12:
+                raise ValueError("train_l2 decays the learning rate along a cosine to a hundredth of its peak")
+            ns = load("12_wavenet", "train_l2", Xtr=Xtr, Ytr=Ytr, batch_size=batch_size)
+            t0 = time.perf_counter()
+            ns["train_l2"](model, steps, lr_max, recipe["l2"], g)
+        else:
+            t0 = time.perf_counter()
+            ns["train"](model, Xtr, Ytr, steps, batch_size, lr, g)
     else:
         raise ValueError(f"no Part II recipe runner for chapter {chapter}")
     seconds = time.perf_counter() - t0
-    dev = mm_utils.evaluate_loss(forward, Xdev, Ydev)
-    return {"dev": dev, "seconds": seconds, "params": sum(p.nelement() for p in parameters)}
+    result = {"dev": mm_utils.evaluate_loss(forward, Xdev, Ydev), "seconds": seconds,
+              "params": sum(p.nelement() for p in parameters)}
+    if "l2" in recipe:  # the exercise compares the train/dev gap with the chapter's
+        result["train"] = mm_utils.evaluate_loss(forward, Xtr, Ytr)
+    return result
 
 
 def recipes(mod) -> dict[str, dict]:
@@ -157,7 +170,8 @@ def report(chapter: str, results: dict[str, dict]) -> None:
     print(f"\nchapter {chapter} (torch {torch.__version__}, {torch.get_num_threads()} threads)")
     print(f"{'recipe':<14}{'dev loss':>10}{'seconds':>10}{'params':>10}")
     for name, r in results.items():
-        print(f"{name:<14}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}")
+        train = f"  (train loss {r['train']:.4f})" if "train" in r else ""
+        print(f"{name:<14}{r['dev']:>10.4f}{r['seconds']:>10.1f}{r['params']:>10,}{train}")
     if results.keys() == {"lecture", "chapter"}:
         lec, ch = results["lecture"], results["chapter"]
         print(f"time ratio lecture/chapter: {lec['seconds'] / ch['seconds']:.1f}x; "
@@ -192,6 +206,8 @@ def write(chapter: str, results: dict[str, dict]) -> None:
     for name, r in results.items():
         stored.setdefault(chapter, {})[name] = {"dev": round(r["dev"], 4), "seconds": round(r["seconds"], 1),
                                                 "params": r["params"], "machine": machine}
+        if "train" in r:
+            stored[chapter][name]["train"] = round(r["train"], 4)
     RESULTS.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"written: {RESULTS.relative_to(ROOT)} (chapter {chapter})")
 

@@ -11,6 +11,9 @@ embedding, 128 hidden units per level, 76,579 parameters) with the chapter's ``t
   small hierarchical model (embedding 10, 68 hidden units per level), each trained with the CHAPTER recipe's
   budget and schedule instead of the chapter's 2,000-step short recipe: is the hierarchy better once both
   are trained to the end? Run with ``--only flat hierarchical``.
+  COMPARISON also holds ``l2``: exercise 1's answer, the CHAPTER recipe with L2 regularization (3e-4 times the sum
+  of squares of the embedding table and the Linear weights) added to the loss, trained with the chapter's
+  ``train_l2``; its train loss is stored too (the exercise compares the train/dev gap). Run with ``--only l2``.
 """
 
 NOTEBOOK = "12_wavenet"
@@ -21,4 +24,6 @@ COMPARISON = {
     "flat": dict(model="flat", n_embd=10, n_hidden=200, steps=18_000, batch_size=256, lr=("cosine", 0.3, 0.003)),
     "hierarchical": dict(model="hierarchical", n_embd=10, n_hidden=68, steps=18_000, batch_size=256,
                          lr=("cosine", 0.3, 0.003)),
+    "l2": dict(model="hierarchical", n_embd=24, n_hidden=128, steps=18_000, batch_size=256, lr=("cosine", 0.3, 0.003),
+               l2=3e-4),
 }
