@@ -119,7 +119,9 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
         def forward(X):
             return ns["forward_eval"](parameters, stats, X)
     elif chapter == "12":
-        ns = load("12_wavenet", "make_flat", "make_hierarchical", "train")
+        # train_l2 (exercise 1) reads the chapter's globals Xtr, Ytr and batch_size
+        ns = load("12_wavenet", "make_flat", "make_hierarchical", "train", "train_l2", Xtr=Xtr, Ytr=Ytr,
+                  batch_size=batch_size)
         if recipe.get("model") == "flat":  # all ctx embeddings concatenated into one hidden layer
             model = ns["make_flat"](ctx, recipe["n_embd"], recipe["n_hidden"], g)
         else:
@@ -129,7 +131,6 @@ def train(chapter: str, recipe: dict, data: dict, g: torch.Generator, block_size
             kind, lr_max, lr_min = recipe["lr"]
             if kind != "cosine" or abs(lr_min - lr_max / 100) > 1e-12:
                 raise ValueError("train_l2 decays the learning rate along a cosine to a hundredth of its peak")
-            ns = load("12_wavenet", "train_l2", Xtr=Xtr, Ytr=Ytr, batch_size=batch_size)
             t0 = time.perf_counter()
             ns["train_l2"](model, steps, lr_max, recipe["l2"], g)
         else:

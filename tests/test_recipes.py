@@ -220,5 +220,6 @@ def test_chapter_12_exercise_1_claims_hold_for_the_stored_l2_run():
     assert f"（{l2['train']:.4f}，本章 {train:.4f}）" in text
     assert f"从本章的 {dev:.4f} 降到 {l2['dev']:.4f}" in text
     assert f"从 {dev - train:.3f} 缩小到 {l2['dev'] - l2['train']:.3f}" in text
+    assert f"两者相差 {l2['dev'] - l2['train']:.4f}" in text
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert f"assert dev_loss - chapter_train > {l2['dev'] - l2['train']:.4f}" in code  # the solution's check
