@@ -44,10 +44,13 @@ MUTANTS: list[tuple[str, str, str]] = [
      "context = [ix] + context[:-1]\n    return"),
     ("dataset: block_size 0 accepted", "or block_size < 1:", "or block_size < 0:"),
     # chapter 9: evaluate_loss
-    ("evaluate_loss: records a graph", "with torch.no_grad(), _inference_mode(forward):\n        return",
-     "with torch.enable_grad(), _inference_mode(forward):\n        return"),
-    ("evaluate_loss: drops the last example", "cross_entropy(forward(X), Y).item()",
-     "cross_entropy(forward(X[:-1]), Y[:-1]).item()"),
+    ("evaluate_loss: records a graph", "with torch.no_grad(), _inference_mode(forward):\n        for i in",
+     "with torch.enable_grad(), _inference_mode(forward):\n        for i in"),
+    ("evaluate_loss: drops the last example of a block", "forward(X[i : i + batch_size]), Yb).item()",
+     "forward(X[i : i + batch_size][:-1]), Yb[:-1]).item()"),
+    ("evaluate_loss: blocks weighted alike", ".item() * len(Yb)", ".item() * batch_size"),
+    ("evaluate_loss: skips the short last block", "for i in range(0, len(Y), batch_size):",
+     "for i in range(0, len(Y) - batch_size + 1, batch_size):"),
     # chapter 9: train_minibatch
     ("train: batch never draws the last row", "torch.randint(0, X.shape[0], (batch_size,)",
      "torch.randint(0, X.shape[0] - 1, (batch_size,)"),
@@ -65,8 +68,8 @@ MUTANTS: list[tuple[str, str, str]] = [
     ("sample: ends on 'a' instead of '.'", "if ix == 0:\n                    break",
      "if ix == 1:\n                    break"),
     # chapter 9: inference mode for models built from the book's layers
-    ("evaluate_loss: stays in training mode", "with torch.no_grad(), _inference_mode(forward):\n        return",
-     "with torch.no_grad():\n        return"),
+    ("evaluate_loss: stays in training mode", "with torch.no_grad(), _inference_mode(forward):\n        for i in",
+     "with torch.no_grad():\n        for i in"),
     ("sample_model: stays in training mode", "with torch.no_grad(), _inference_mode(forward):\n        for _",
      "with torch.no_grad():\n        for _"),
     ("inference mode: previous modes not restored", "            part.training = mode\n\n\ndef evaluate_loss",

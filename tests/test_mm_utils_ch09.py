@@ -116,6 +116,50 @@ def test_evaluate_loss_is_cross_entropy_without_a_graph(vocab):
     assert all(p.grad is None for p in parameters)
 
 
+def test_evaluate_loss_in_blocks_is_the_mean_over_all_rows(vocab):
+    """The split is evaluated in blocks of batch_size rows (the last one shorter), weighted by their rows:
+    the whole-split cross entropy up to rounding, and exactly it when the split fits in one block."""
+    words, stoi, _ = vocab
+    X, Y = mm_utils.build_dataset(words[:300], stoi, 3)
+    _, forward = tiny_mlp(torch.Generator().manual_seed(1))
+    rows = []
+
+    def spy(Xs):
+        rows.append(len(Xs))
+        return forward(Xs)
+
+    with torch.no_grad():
+        whole = F.cross_entropy(forward(X), Y).item()
+    blocked = mm_utils.evaluate_loss(spy, X, Y, batch_size=100)
+    n = len(Y)
+    assert n % 100 and rows == [100] * (n // 100) + [n % 100]
+    assert math.isclose(blocked, whole, rel_tol=1e-6)
+    # one row with a huge loss in the short last block: a plain mean of the block means would be far off
+    logits = torch.zeros(n, 27)
+    logits[-1, 0] = -50.0
+    Y0 = torch.zeros(n, dtype=torch.int64)
+    start = [0]
+
+    def rows_in_order(Xs):
+        out = logits[start[0] : start[0] + len(Xs)]
+        start[0] += len(Xs)
+        return out
+
+    got = mm_utils.evaluate_loss(rows_in_order, X, Y0, batch_size=100)
+    assert math.isclose(got, F.cross_entropy(logits, Y0).item(), rel_tol=1e-6)
+    assert mm_utils.evaluate_loss(forward, X, Y, batch_size=n) == whole  # one block: the same float
+
+
+def test_evaluate_loss_rejects_splits_it_cannot_average(vocab):
+    words, stoi, _ = vocab
+    X, Y = mm_utils.build_dataset(words[:20], stoi, 3)
+    _, forward = tiny_mlp(torch.Generator().manual_seed(1))
+    with pytest.raises(ValueError, match="行数不同"):
+        mm_utils.evaluate_loss(forward, X, Y[:-1])
+    with pytest.raises(ValueError, match="空"):
+        mm_utils.evaluate_loss(forward, X[:0], Y[:0])
+
+
 def test_evaluate_loss_of_equal_logits_is_log_v():
     X = torch.zeros((10, 3), dtype=torch.int64)
     Y = torch.arange(10)
