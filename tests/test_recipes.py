@@ -178,6 +178,12 @@ def markdown_of(stem: str) -> str:
     return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
 
 
+def printed_by(stem: str) -> list[str]:
+    """The stored text outputs of the chapter's code cells, one string per output."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+    return [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
 @pytest.mark.parametrize("chapter", sorted(QUOTED))
 def test_the_bench_numbers_a_chapter_quotes_are_the_stored_bench_results(chapter):
     import json
@@ -212,8 +218,7 @@ def test_chapter_12_exercise_1_claims_hold_for_the_stored_l2_run():
 
     l2 = json.loads(bench_part2.RESULTS.read_text(encoding="utf-8"))["12"]["l2"]
     nb = nbformat.read(ROOT / "notebooks" / "12_wavenet.ipynb", as_version=4)
-    printed = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    line = next(t for t in printed if t.startswith("chapter: train "))
+    line = next(t for t in printed_by("12_wavenet") if t.startswith("chapter: train "))
     train, dev = (float(x) for x in re.findall(r"(?:train|dev) (\d\.\d{4})", line))
     assert l2["params"] == 76579 and l2["dev"] < dev and l2["dev"] - l2["train"] < dev - train
     text = markdown_of("12_wavenet")
@@ -232,9 +237,7 @@ def test_chapter_12_full_budget_comparison_claims_hold_for_the_printed_table():
     bench's 22k-parameter pair (about 0.015)."""
     import json
 
-    nb = nbformat.read(ROOT / "notebooks" / "12_wavenet.ipynb", as_version=4)
-    printed = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    table = next(t for t in printed if "flat, 343 hidden" in t)
+    table = next(t for t in printed_by("12_wavenet") if "flat, 343 hidden" in t)
     rows = {m.group(1).strip(): (int(m.group(2).replace(",", "")), float(m.group(3)), float(m.group(4)))
             for m in re.finditer(r"^(.{24})\s*([\d,]+)\s+(\d\.\d{4})\s+(\d\.\d{4})$", table, re.M)}
     flat, hier = rows["flat, 343 hidden"], rows["hierarchical (final)"]
@@ -247,9 +250,6 @@ def test_chapter_12_full_budget_comparison_claims_hold_for_the_printed_table():
     pair = stored["flat"]["dev"] - stored["hierarchical"]["dev"]
     assert round(pair, 3) == 0.015 and "差距（约 0.015" in text
     assert diff == 0.015 and "都只低约 0.015" in text
-    ch10 = nbformat.read(ROOT / "notebooks" / "10_batchnorm.ipynb", as_version=4)
-    spread = float(re.search(r"seed spread \(max - min\): (\d\.\d{4})",
-                             "".join(o.get("text", "") for c in ch10.cells if c.cell_type == "code"
-                                     for o in c.outputs)).group(1))
+    spread = float(re.search(r"seed spread \(max - min\): (\d\.\d{4})", "".join(printed_by("10_batchnorm"))).group(1))
     assert round(spread, 3) == 0.017 and "种子波动（约 0.017）" in text
     assert max(diff, pair) < spread
