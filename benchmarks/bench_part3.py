@@ -42,7 +42,7 @@ import mm_utils  # noqa: E402
 SEED = 2147483647
 VOCAB_SIZE = 27
 # the recipe dicts a recipes_chNN.py may define, run in this order
-RECIPES = ("MAKEMORE", "CHAPTER", "RNN", "UNPACKED", "LONGER")
+RECIPES = ("MAKEMORE", "CHAPTER", "RNN", "NO_DROPOUT", "MORE_DROPOUT", "PACKED_10500", "UNPACKED", "LONGER")
 RESULTS = ROOT / "benchmarks" / "part3_results.json"  # what --write stores: chapter -> recipe -> seed -> result
 BUILDERS = {
     "rnn": lambda r, g, max_len: mm_utils.RecurrentLM(

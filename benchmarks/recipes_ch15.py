@@ -12,8 +12,8 @@ the book's split with chapter 13's loop (AdamW, betas (0.9, 0.99)); only the set
   at 1, 3,000 steps.
 - RNN: the chapter's equal-parameter tanh RNN (hidden state 228, 66,783 parameters against the GRU's 66,683),
   trained with exactly the CHAPTER settings.
-- LONGER: CHAPTER with twice the steps (6,000, same schedule shape): the GRU given the training time of
-  chapter 17's Transformer (about 4 minutes on one thread). Chapter 17 quotes it.
+- LONGER: CHAPTER with twice the steps (6,000, same schedule shape, about 3.5 minutes on one thread): the GRU
+  given at least the training time of chapter 17's Transformer (about 3 minutes). Chapter 17 quotes it.
 """
 
 NOTEBOOK = "15_gru"
