@@ -11,7 +11,8 @@ chapter 13's loop (AdamW, betas (0.9, 0.99)); only the settings differ.
   step (about 129 names), 9,000 steps (about 3 minutes on one thread); the learning rate is warmed up over the
   first 5% of the steps, then decays along a cosine to a hundredth of its peak (chapter 15's schedule); dropout
   0.05.
-- NO_DROPOUT, MORE_DROPOUT: CHAPTER with dropout 0 and 0.1 (the chapter quotes both to explain its 0.05).
+- NO_DROPOUT, MORE_DROPOUT: CHAPTER with dropout 0 and 0.1; the chapter quotes both beside its 0.05 (0.1 on three
+  seeds).
 - PACKED_10500: CHAPTER with dropout 0.1 and 10,500 steps, the chapter's previous recipe (about 4 minutes on one
   thread, over the 240-second target on slower machines); the chapter quotes it as the longer packed run.
 - UNPACKED: the chapter's first recipe, one name per row of 16 positions, 128 names per step, 6,000 steps, dropout
